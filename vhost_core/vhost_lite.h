@@ -52,7 +52,9 @@ struct vhl_work {
  * @table: poll table used to register @wait on the file's wait queue
  * @wqh: the wait queue @wait is on, or NULL when not polling
  * @wait: our entry on @wqh
- * @work: queued on the worker when the file signals @mask
+ * @work: queued on the worker when the file signals @mask; the handler
+ *	receives &poll->work
+ * @fn: the back end's handler, run by the worker
  * @mask: poll events that trigger @work
  * @vq: the virtqueue whose worker runs @work
  */
@@ -61,6 +63,7 @@ struct vhl_poll {
 	wait_queue_head_t *wqh;
 	wait_queue_entry_t wait;
 	struct vhl_work work;
+	vhl_work_fn_t fn;
 	__poll_t mask;
 	struct vhl_virtqueue *vq;
 };
@@ -127,6 +130,8 @@ struct vhl_virtqueue {
 	vring_used_t __user *used;
 	u64 desc_user_addr, avail_user_addr, used_user_addr;
 	const struct vhl_mem *mem;
+	/* Index of the region the last translation hit. */
+	u32 mem_hint;
 	struct file *kick;
 	struct eventfd_ctx *call_ctx;
 	struct eventfd_ctx *error_ctx;

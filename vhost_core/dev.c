@@ -1,0 +1,502 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vhost-lite device core: owner, features, memory table and virtqueue
+ * set-up, with the ioctl numbers of <linux/vhost.h>.
+ */
+#include <linux/module.h>
+#include <linux/nospec.h>
+#include <linux/sched/mm.h>
+#include <linux/uaccess.h>
+
+#include "internal.h"
+
+/* Context: vq->mutex held or the device not yet shared. */
+static void vhl_vq_reset(struct vhl_virtqueue *vq)
+{
+	vq->num = 0;
+	vq->desc = NULL;
+	vq->avail = NULL;
+	vq->used = NULL;
+	vq->desc_user_addr = 0;
+	vq->avail_user_addr = 0;
+	vq->used_user_addr = 0;
+	vq->last_avail_idx = 0;
+	vq->avail_idx = 0;
+	vq->last_used_idx = 0;
+	vq->used_flags = 0;
+	vq->signalled_used = 0;
+	vq->signalled_used_valid = false;
+	vq->broken = false;
+	vq->stopped = false;
+	vq->acked_features = 0;
+	vq->acked_backend_features = 0;
+	vq->private_data = NULL;
+	vq->mem = NULL;
+	vq->mem_hint = 0;
+	vq->kick = NULL;
+	vq->call_ctx = NULL;
+	vq->error_ctx = NULL;
+}
+
+/**
+ * vhl_dev_init() - initialise a device and its virtqueues
+ * @dev: the device, embedded in the back end's structure
+ * @vqs: the virtqueues; each vq->handle_kick must be set
+ * @nvqs: number of virtqueues
+ * @iov_limit: largest number of iovecs per chain the back end handles
+ * @weight: packets/requests per handler run before yielding (0: no limit)
+ * @byte_weight: bytes per handler run before yielding (0: no limit)
+ * @kind: back end name for fdinfo, e.g. "net"
+ *
+ * Context: process context, at open time; nothing else sees @dev yet.
+ */
+void vhl_dev_init(struct vhl_dev *dev, struct vhl_virtqueue **vqs, int nvqs,
+		  int iov_limit, int weight, int byte_weight, const char *kind)
+{
+	int i;
+
+	mutex_init(&dev->mutex);
+	dev->mm = NULL;
+	dev->owner_pid = 0;
+	dev->owner_comm[0] = '\0';
+	dev->vqs = vqs;
+	dev->nvqs = nvqs;
+	dev->mem = NULL;
+	dev->worker = NULL;
+	dev->iov_limit = iov_limit;
+	dev->weight = weight;
+	dev->byte_weight = byte_weight;
+	dev->kind = kind;
+
+	for (i = 0; i < nvqs; i++) {
+		struct vhl_virtqueue *vq = vqs[i];
+
+		vq->dev = dev;
+		vq->worker = NULL;
+		vq->ops = &vhl_split_ops;
+		mutex_init(&vq->mutex);
+		memset(&vq->stats, 0, sizeof(vq->stats));
+		vhl_vq_reset(vq);
+		vhl_poll_init(&vq->poll, vq->handle_kick, EPOLLIN, vq);
+	}
+}
+EXPORT_SYMBOL_GPL(vhl_dev_init);
+
+/**
+ * vhl_dev_has_owner() - has SET_OWNER been done?
+ * @dev: the device
+ *
+ * Context: dev->mutex held.
+ */
+bool vhl_dev_has_owner(struct vhl_dev *dev)
+{
+	return dev->mm;
+}
+EXPORT_SYMBOL_GPL(vhl_dev_has_owner);
+
+/**
+ * vhl_dev_check_owner() - is the caller the device's owner?
+ * @dev: the device
+ *
+ * Context: dev->mutex held.
+ * Return: 0, or -EPERM for any other process (or before SET_OWNER).
+ */
+long vhl_dev_check_owner(struct vhl_dev *dev)
+{
+	return dev->mm == current->mm ? 0 : -EPERM;
+}
+EXPORT_SYMBOL_GPL(vhl_dev_check_owner);
+
+/**
+ * vhl_dev_set_owner() - make the caller the owner and start the worker
+ * @dev: the device
+ *
+ * Context: dev->mutex held, process context of the owner-to-be.
+ * Return: 0, -EBUSY if the device has an owner, or an allocation error.
+ */
+long vhl_dev_set_owner(struct vhl_dev *dev)
+{
+	struct vhl_worker *worker;
+	int i;
+
+	if (dev->mm)
+		return -EBUSY;
+	dev->mm = get_task_mm(current);
+	if (!dev->mm)
+		return -EINVAL;
+
+	worker = vhl_worker_create(dev);
+	if (IS_ERR(worker)) {
+		mmput(dev->mm);
+		dev->mm = NULL;
+		return PTR_ERR(worker);
+	}
+	dev->worker = worker;
+	dev->owner_pid = task_tgid_nr(current);
+	get_task_comm(dev->owner_comm, current);
+	for (i = 0; i < dev->nvqs; i++)
+		WRITE_ONCE(dev->vqs[i]->worker, worker);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(vhl_dev_set_owner);
+
+/**
+ * vhl_dev_stop() - stop every kick poll and wait for the worker
+ * @dev: the device
+ *
+ * The back end must stop its own polls (e.g. sockets) before, so that
+ * nothing queues work afterwards.
+ *
+ * Context: process context; no vq->mutex held.
+ */
+void vhl_dev_stop(struct vhl_dev *dev)
+{
+	int i;
+
+	for (i = 0; i < dev->nvqs; i++) {
+		struct vhl_virtqueue *vq = dev->vqs[i];
+
+		mutex_lock(&vq->mutex);
+		vhl_poll_stop(&vq->poll);
+		mutex_unlock(&vq->mutex);
+	}
+	vhl_dev_flush(dev);
+}
+EXPORT_SYMBOL_GPL(vhl_dev_stop);
+
+/**
+ * vhl_dev_cleanup() - release everything SET_OWNER and set-up acquired
+ * @dev: the device, stopped with vhl_dev_stop() and without back ends
+ *
+ * Afterwards the device is as after vhl_dev_init() (counters excepted).
+ *
+ * Context: process context; dev->mutex held or the file being released.
+ */
+void vhl_dev_cleanup(struct vhl_dev *dev)
+{
+	int i;
+
+	for (i = 0; i < dev->nvqs; i++) {
+		struct vhl_virtqueue *vq = dev->vqs[i];
+
+		mutex_lock(&vq->mutex);
+		vhl_poll_stop(&vq->poll);
+		if (vq->kick)
+			fput(vq->kick);
+		if (vq->call_ctx)
+			eventfd_ctx_put(vq->call_ctx);
+		if (vq->error_ctx)
+			eventfd_ctx_put(vq->error_ctx);
+		vhl_vq_reset(vq);
+		WRITE_ONCE(vq->worker, NULL);
+		mutex_unlock(&vq->mutex);
+	}
+	vhl_mem_free(dev->mem);
+	dev->mem = NULL;
+	if (dev->worker) {
+		vhl_worker_destroy(dev->worker);
+		dev->worker = NULL;
+	}
+	if (dev->mm) {
+		mmput(dev->mm);
+		dev->mm = NULL;
+	}
+	dev->owner_pid = 0;
+	dev->owner_comm[0] = '\0';
+}
+EXPORT_SYMBOL_GPL(vhl_dev_cleanup);
+
+/**
+ * vhl_dev_reset_owner() - VHOST_RESET_OWNER: drop owner and all set-up
+ * @dev: the device; the back end detached its back ends before
+ *
+ * Context: dev->mutex held, by the owner.
+ * Return: 0 or -EPERM.
+ */
+long vhl_dev_reset_owner(struct vhl_dev *dev)
+{
+	long r = vhl_dev_check_owner(dev);
+
+	if (r)
+		return r;
+	vhl_dev_stop(dev);
+	vhl_dev_cleanup(dev);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(vhl_dev_reset_owner);
+
+/**
+ * vhl_dev_set_features() - record negotiated features on every virtqueue
+ * @dev: the device
+ * @features: features the back end accepted
+ *
+ * Context: dev->mutex held.
+ * Return: 0.
+ */
+int vhl_dev_set_features(struct vhl_dev *dev, u64 features)
+{
+	int i;
+
+	for (i = 0; i < dev->nvqs; i++) {
+		struct vhl_virtqueue *vq = dev->vqs[i];
+
+		mutex_lock(&vq->mutex);
+		vq->acked_features = features;
+		mutex_unlock(&vq->mutex);
+	}
+	return 0;
+}
+EXPORT_SYMBOL_GPL(vhl_dev_set_features);
+
+/**
+ * vhl_dev_ioctl() - device-wide vhost ioctls
+ * @dev: the device
+ * @ioctl: the command
+ * @argp: its argument
+ *
+ * Handles SET_OWNER and SET_MEM_TABLE; every command but SET_OWNER needs
+ * the owner.
+ *
+ * Context: dev->mutex held.
+ * Return: the command's result, -EPERM, or -ENOIOCTLCMD for a command that
+ * is not device-wide (try vhl_vring_ioctl()).
+ */
+long vhl_dev_ioctl(struct vhl_dev *dev, unsigned int ioctl, void __user *argp)
+{
+	long r;
+
+	if (ioctl == VHOST_SET_OWNER)
+		return vhl_dev_set_owner(dev);
+
+	r = vhl_dev_check_owner(dev);
+	if (r)
+		return r;
+
+	switch (ioctl) {
+	case VHOST_SET_MEM_TABLE:
+		return vhl_set_mem_table(dev, argp);
+	default:
+		return -ENOIOCTLCMD;
+	}
+}
+EXPORT_SYMBOL_GPL(vhl_dev_ioctl);
+
+/* Take a new eventfd context (or none for VHOST_FILE_UNBIND). */
+static struct eventfd_ctx *vhl_eventfd_get(int fd)
+{
+	return fd == VHOST_FILE_UNBIND ? NULL : eventfd_ctx_fdget(fd);
+}
+
+static long vhl_vring_set_kick(struct vhl_virtqueue *vq, int fd)
+{
+	struct file *file = NULL;
+	long r = 0;
+
+	if (fd != VHOST_FILE_UNBIND) {
+		file = eventfd_fget(fd);
+		if (IS_ERR(file))
+			return PTR_ERR(file);
+	}
+	if (file == vq->kick) {
+		if (file)
+			fput(file);
+		return 0;
+	}
+	vhl_poll_stop(&vq->poll);
+	if (vq->kick)
+		fput(vq->kick);
+	vq->kick = file;
+	if (file)
+		r = vhl_poll_start(&vq->poll, file);
+	return r;
+}
+
+static long vhl_vring_set_addr(struct vhl_virtqueue *vq,
+			       struct vhost_vring_addr *a)
+{
+	size_t desc_size, avail_size, used_size;
+	void __user *desc, *avail, *used;
+	int r;
+
+	if (a->flags & ~(1U << VHOST_VRING_F_LOG))
+		return -EOPNOTSUPP;
+	if (a->flags & (1U << VHOST_VRING_F_LOG))
+		return -EOPNOTSUPP;	/* dirty logging is not offered yet */
+	if (!vq->num)
+		return -EINVAL;
+	if ((a->desc_user_addr & (VRING_DESC_ALIGN_SIZE - 1)) ||
+	    (a->avail_user_addr & (VRING_AVAIL_ALIGN_SIZE - 1)) ||
+	    (a->used_user_addr & (VRING_USED_ALIGN_SIZE - 1)))
+		return -EINVAL;
+	if ((u64)(unsigned long)a->desc_user_addr != a->desc_user_addr ||
+	    (u64)(unsigned long)a->avail_user_addr != a->avail_user_addr ||
+	    (u64)(unsigned long)a->used_user_addr != a->used_user_addr)
+		return -EFAULT;
+
+	desc = (void __user *)(unsigned long)a->desc_user_addr;
+	avail = (void __user *)(unsigned long)a->avail_user_addr;
+	used = (void __user *)(unsigned long)a->used_user_addr;
+	desc_size = sizeof(struct vring_desc) * vq->num;
+	/* flags, idx, ring[num], used_event */
+	avail_size = sizeof(__virtio16) * (3 + vq->num);
+	/* flags, idx, ring[num], avail_event */
+	used_size = sizeof(__virtio16) * 3 +
+		    sizeof(struct vring_used_elem) * vq->num;
+	if (!access_ok(desc, desc_size) || !access_ok(avail, avail_size) ||
+	    !access_ok(used, used_size))
+		return -EFAULT;
+
+	vq->desc = desc;
+	vq->avail = avail;
+	vq->used = used;
+	vq->desc_user_addr = a->desc_user_addr;
+	vq->avail_user_addr = a->avail_user_addr;
+	vq->used_user_addr = a->used_user_addr;
+	vq->broken = false;
+
+	r = vq->ops->init_access(vq);
+	if (r) {
+		vq->desc = NULL;
+		vq->avail = NULL;
+		vq->used = NULL;
+	}
+	return r;
+}
+
+/* Context: dev->mutex and vq->mutex held, by the owner. */
+static long vhl_vring_cmd(struct vhl_virtqueue *vq, u32 idx,
+			  unsigned int ioctl, void __user *argp)
+{
+	struct eventfd_ctx *ctx, **slot;
+	struct vhost_vring_state s;
+	struct vhost_vring_file f;
+	struct vhost_vring_addr a;
+
+	switch (ioctl) {
+	case VHOST_SET_VRING_NUM:
+		if (vq->private_data)
+			return -EBUSY;
+		if (copy_from_user(&s, argp, sizeof(s)))
+			return -EFAULT;
+		if (!s.num || s.num > VHL_MAX_VRING_NUM || (s.num & (s.num - 1)))
+			return -EINVAL;
+		vq->num = s.num;
+		vq->desc = NULL;
+		vq->avail = NULL;
+		vq->used = NULL;
+		vq->broken = false;
+		return 0;
+	case VHOST_SET_VRING_BASE:
+		if (vq->private_data)
+			return -EBUSY;
+		if (copy_from_user(&s, argp, sizeof(s)))
+			return -EFAULT;
+		if (s.num > 0xffff)
+			return -EINVAL;
+		vq->last_avail_idx = s.num;
+		vq->avail_idx = s.num;
+		vq->broken = false;
+		vq->stopped = false;
+		return 0;
+	case VHOST_GET_VRING_BASE:
+		/* Stop the queue: nothing is consumed after we answer. */
+		vhl_poll_stop(&vq->poll);
+		vq->stopped = true;
+		s.index = idx;
+		s.num = vq->last_avail_idx;
+		return copy_to_user(argp, &s, sizeof(s)) ? -EFAULT : 0;
+	case VHOST_SET_VRING_ADDR:
+		if (vq->private_data)
+			return -EBUSY;
+		if (copy_from_user(&a, argp, sizeof(a)))
+			return -EFAULT;
+		return vhl_vring_set_addr(vq, &a);
+	case VHOST_SET_VRING_KICK:
+		if (copy_from_user(&f, argp, sizeof(f)))
+			return -EFAULT;
+		return vhl_vring_set_kick(vq, f.fd);
+	case VHOST_SET_VRING_CALL:
+	case VHOST_SET_VRING_ERR:
+		if (copy_from_user(&f, argp, sizeof(f)))
+			return -EFAULT;
+		ctx = vhl_eventfd_get(f.fd);
+		if (IS_ERR(ctx))
+			return PTR_ERR(ctx);
+		slot = ioctl == VHOST_SET_VRING_CALL ? &vq->call_ctx :
+						       &vq->error_ctx;
+		swap(*slot, ctx);
+		if (ctx)
+			eventfd_ctx_put(ctx);
+		return 0;
+	default:
+		return -ENOIOCTLCMD;
+	}
+}
+
+/**
+ * vhl_vring_ioctl() - per-virtqueue vhost ioctls
+ * @dev: the device
+ * @ioctl: the command
+ * @argp: its argument; starts with the virtqueue index
+ *
+ * Handles SET_VRING_NUM/ADDR/BASE, GET_VRING_BASE (which stops the queue
+ * until the next SET_VRING_BASE) and SET_VRING_KICK/CALL/ERR.
+ *
+ * Context: dev->mutex held, by the owner (vhl_dev_ioctl() checked it).
+ * Return: the command's result, -ENOBUFS for a bad index, -ENOIOCTLCMD for
+ * an unknown command.
+ */
+long vhl_vring_ioctl(struct vhl_dev *dev, unsigned int ioctl, void __user *argp)
+{
+	struct vhl_virtqueue *vq;
+	u32 idx;
+	long r;
+
+	switch (ioctl) {
+	case VHOST_SET_VRING_NUM:
+	case VHOST_SET_VRING_BASE:
+	case VHOST_GET_VRING_BASE:
+	case VHOST_SET_VRING_ADDR:
+	case VHOST_SET_VRING_KICK:
+	case VHOST_SET_VRING_CALL:
+	case VHOST_SET_VRING_ERR:
+		break;
+	default:
+		return -ENOIOCTLCMD;
+	}
+
+	r = vhl_dev_check_owner(dev);
+	if (r)
+		return r;
+	if (get_user(idx, (u32 __user *)argp))
+		return -EFAULT;
+	if (idx >= dev->nvqs)
+		return -ENOBUFS;
+	idx = array_index_nospec(idx, dev->nvqs);
+	vq = dev->vqs[idx];
+
+	mutex_lock(&vq->mutex);
+	r = vhl_vring_cmd(vq, idx, ioctl, argp);
+	mutex_unlock(&vq->mutex);
+	return r;
+}
+EXPORT_SYMBOL_GPL(vhl_vring_ioctl);
+
+static int __init vhl_core_init(void)
+{
+	pr_debug("loaded, max_mem_regions=%u, %s workers\n",
+		 vhl_max_mem_regions,
+		 VHL_HAVE_VHOST_TASK ? "vhost_task" : "kthread");
+	return 0;
+}
+
+static void __exit vhl_core_exit(void)
+{
+}
+
+module_init(vhl_core_init);
+module_exit(vhl_core_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_AUTHOR("vhost-lite developers");
+MODULE_DESCRIPTION("vhost-lite core: in-kernel virtio back end engine");

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * vhost-lite core internals shared between the core's own files.  Back ends
+ * use vhost_lite.h only.
+ */
+#ifndef _VHL_INTERNAL_H
+#define _VHL_INTERNAL_H
+
+#include <asm/byteorder.h>
+#include <linux/virtio_byteorder.h>
+
+#include "vhost_lite.h"
+
+/* Largest ring the ABI allows (VHOST_SET_VRING_NUM). */
+#define VHL_MAX_VRING_NUM 32768
+/* Largest indirect table we walk (entries). */
+#define VHL_MAX_INDIRECT 32768
+
+/**
+ * struct vhl_ring_ops - one virtqueue layout (split today, packed later)
+ * @get_desc: take the next descriptor chain, see vhl_get_vq_desc()
+ * @discard: give back the last @n chains taken
+ * @add_used: publish @count used entries (CPU byte order)
+ * @need_signal: does the guest want an interrupt for what was published?
+ * @enable_notify: ask the guest for kicks; true if buffers arrived meanwhile
+ * @disable_notify: ask the guest not to kick
+ * @avail_empty: no chain is available
+ * @init_access: read ring state from guest memory once the rings are set
+ */
+struct vhl_ring_ops {
+	int (*get_desc)(struct vhl_virtqueue *vq, struct iovec iov[],
+			unsigned int iov_size, unsigned int *out_num,
+			unsigned int *in_num);
+	void (*discard)(struct vhl_virtqueue *vq, int n);
+	int (*add_used)(struct vhl_virtqueue *vq,
+			const struct vring_used_elem *heads,
+			unsigned int count);
+	bool (*need_signal)(struct vhl_virtqueue *vq);
+	bool (*enable_notify)(struct vhl_virtqueue *vq);
+	void (*disable_notify)(struct vhl_virtqueue *vq);
+	bool (*avail_empty)(struct vhl_virtqueue *vq);
+	int (*init_access)(struct vhl_virtqueue *vq);
+};
+
+extern const struct vhl_ring_ops vhl_split_ops;
+
+/* mem.c */
+extern unsigned int vhl_max_mem_regions;
+long vhl_set_mem_table(struct vhl_dev *dev,
+		       struct vhost_memory __user *m);
+void vhl_mem_free(const struct vhl_mem *mem);
+int vhl_translate(struct vhl_virtqueue *vq, u64 addr, u32 len,
+		  struct iovec iov[], unsigned int iov_size);
+
+/* worker.c */
+struct vhl_worker *vhl_worker_create(struct vhl_dev *dev);
+void vhl_worker_destroy(struct vhl_worker *worker);
+void vhl_worker_flush(struct vhl_worker *worker);
+
+static inline bool vhl_is_le(const struct vhl_virtqueue *vq)
+{
+	return vhl_has_feature(vq, VIRTIO_F_VERSION_1) ||
+	       virtio_legacy_is_little_endian();
+}
+
+static inline u16 vhl16_to_cpu(const struct vhl_virtqueue *vq, __virtio16 v)
+{
+	return __virtio16_to_cpu(vhl_is_le(vq), v);
+}
+
+static inline __virtio16 cpu_to_vhl16(const struct vhl_virtqueue *vq, u16 v)
+{
+	return __cpu_to_virtio16(vhl_is_le(vq), v);
+}
+
+static inline u32 vhl32_to_cpu(const struct vhl_virtqueue *vq, __virtio32 v)
+{
+	return __virtio32_to_cpu(vhl_is_le(vq), v);
+}
+
+static inline __virtio32 cpu_to_vhl32(const struct vhl_virtqueue *vq, u32 v)
+{
+	return __cpu_to_virtio32(vhl_is_le(vq), v);
+}
+
+static inline u64 vhl64_to_cpu(const struct vhl_virtqueue *vq, __virtio64 v)
+{
+	return __virtio64_to_cpu(vhl_is_le(vq), v);
+}
+
+#endif /* _VHL_INTERNAL_H */
