@@ -122,6 +122,7 @@ struct vhl_virtqueue {
 	vhl_work_fn_t handle_kick;
 	struct vhl_poll poll;
 
+	/* Protects everything below; taken inside dev->mutex. */
 	struct mutex mutex;
 	const struct vhl_ring_ops *ops;
 	unsigned int num;
@@ -179,6 +180,7 @@ struct vhl_dev {
 	struct mm_struct *mm;
 	pid_t owner_pid;
 	char owner_comm[TASK_COMM_LEN];
+	/* Serialises ioctls; taken outside every vq->mutex. */
 	struct mutex mutex;
 	struct vhl_virtqueue **vqs;
 	int nvqs;

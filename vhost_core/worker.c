@@ -24,7 +24,7 @@
  */
 struct vhl_worker {
 	struct llist_head work_list;
-	spinlock_t lock;
+	spinlock_t lock;	/* orders queueing against @killed */
 	bool killed;
 #if VHL_HAVE_VHOST_TASK
 	struct vhost_task *vtsk;
