@@ -290,25 +290,18 @@ static struct eventfd_ctx *vhl_eventfd_get(int fd)
 static long vhl_vring_set_kick(struct vhl_virtqueue *vq, int fd)
 {
 	struct file *file = NULL;
-	long r = 0;
 
 	if (fd != VHOST_FILE_UNBIND) {
 		file = eventfd_fget(fd);
 		if (IS_ERR(file))
 			return PTR_ERR(file);
 	}
-	if (file == vq->kick) {
-		if (file)
-			fput(file);
-		return 0;
-	}
+	/* Re-arm even for the same file: GET_VRING_BASE stopped the poll. */
 	vhl_poll_stop(&vq->poll);
 	if (vq->kick)
 		fput(vq->kick);
 	vq->kick = file;
-	if (file)
-		r = vhl_poll_start(&vq->poll, file);
-	return r;
+	return file ? vhl_poll_start(&vq->poll, file) : 0;
 }
 
 static long vhl_vring_set_addr(struct vhl_virtqueue *vq,
@@ -396,6 +389,10 @@ static long vhl_vring_cmd(struct vhl_virtqueue *vq, u32 idx,
 		vq->last_avail_idx = s.num;
 		vq->avail_idx = s.num;
 		vq->broken = false;
+		if (vq->stopped && vq->kick) {
+			vq->stopped = false;
+			return vhl_poll_start(&vq->poll, vq->kick);
+		}
 		vq->stopped = false;
 		return 0;
 	case VHOST_GET_VRING_BASE:
