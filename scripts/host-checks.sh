@@ -1,0 +1,44 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# host-checks.sh KVER...: the host tier of `make check`, printed as TAP:
+# the modules build W=1-clean for each kernel, the uapi header compiles as
+# C90, and checkpatch --strict is clean on every C file.
+set -u
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+n=0
+fails=0
+
+result() {
+	n=$((n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $n $2"
+	else
+		echo "not ok $n $2"
+		fails=$((fails + 1))
+	fi
+}
+
+echo "TAP version 13"
+for k in "$@"; do
+	sh scripts/build-modules.sh "$k" >/dev/null 2>build/host-check.log
+	rc=$?
+	[ $rc -eq 0 ] || sed 's/^/# /' build/host-check.log
+	result $rc "build.w1.$k"
+done
+
+rc=0
+for h in uapi/linux/*.h; do
+	gcc -std=c90 -Wall -Wextra -Werror -fsyntax-only -x c "$h" || rc=1
+done
+result $rc "uapi.c90"
+
+sh scripts/lint.sh >build/host-check.log 2>&1
+rc=$?
+[ $rc -eq 0 ] || sed 's/^/# /' build/host-check.log
+result $rc "checkpatch.strict"
+
+echo "1..$n"
+[ $fails -eq 0 ]
