@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # host-checks.sh KVER...: the host tier of `make check`, printed as TAP:
-# the modules build W=1-clean for each kernel, the uapi header compiles as
+# the modules build W=1-clean and sparse-clean for each kernel, the uapi header compiles as
 # C90, and checkpatch --strict is clean on every C file.
 set -u
 
@@ -27,6 +27,17 @@ for k in "$@"; do
 	rc=$?
 	[ $rc -eq 0 ] || sed 's/^/# /' build/host-check.log
 	result $rc "build.w1.$k"
+
+	# sparse (C=2 checks every file); __user/__rcu/endian annotations.
+	kdir=/usr/src/linux-headers-$k
+	[ -d "$kdir" ] || kdir=/lib/modules/$k/build
+	make -s -C "$kdir" M="$top/build/$k" C=2 modules >build/host-check.log 2>&1
+	rc=$?
+	if grep -E 'warning:|error:' build/host-check.log; then
+		rc=1
+	fi
+	[ $rc -eq 0 ] || sed 's/^/# /' build/host-check.log
+	result $rc "sparse.$k"
 done
 
 rc=0

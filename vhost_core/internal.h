@@ -20,7 +20,7 @@
  * struct vhl_ring_ops - one virtqueue layout (split today, packed later)
  * @get_desc: take the next descriptor chain, see vhl_get_vq_desc()
  * @discard: give back the last @n chains taken
- * @add_used: publish @count used entries (CPU byte order)
+ * @add_used: publish @count used entries
  * @need_signal: does the guest want an interrupt for what was published?
  * @enable_notify: ask the guest for kicks; true if buffers arrived meanwhile
  * @disable_notify: ask the guest not to kick
@@ -33,7 +33,7 @@ struct vhl_ring_ops {
 			unsigned int *in_num);
 	void (*discard)(struct vhl_virtqueue *vq, int n);
 	int (*add_used)(struct vhl_virtqueue *vq,
-			const struct vring_used_elem *heads,
+			const struct vhl_used_elem *heads,
 			unsigned int count);
 	bool (*need_signal)(struct vhl_virtqueue *vq);
 	bool (*enable_notify)(struct vhl_virtqueue *vq);

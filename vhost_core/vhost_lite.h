@@ -109,6 +109,18 @@ struct vhl_vq_stats {
 	u64 worker_ns;	/* time spent in this queue's handler */
 };
 
+/**
+ * struct vhl_used_elem - a used entry as back ends hand it to the core
+ * @id: head index returned by vhl_get_vq_desc()
+ * @len: bytes the device wrote into the chain
+ *
+ * CPU byte order; the core converts when it writes the ring.
+ */
+struct vhl_used_elem {
+	u32 id;
+	u32 len;
+};
+
 struct vhl_ring_ops;
 
 /**
@@ -224,13 +236,13 @@ int vhl_get_vq_desc(struct vhl_virtqueue *vq, struct iovec iov[],
 		    unsigned int *in_num);
 void vhl_discard_vq_desc(struct vhl_virtqueue *vq, int n);
 int vhl_add_used(struct vhl_virtqueue *vq, unsigned int head, int len);
-int vhl_add_used_n(struct vhl_virtqueue *vq, struct vring_used_elem *heads,
+int vhl_add_used_n(struct vhl_virtqueue *vq, const struct vhl_used_elem *heads,
 		   unsigned int count);
 void vhl_signal(struct vhl_virtqueue *vq);
 void vhl_add_used_and_signal(struct vhl_virtqueue *vq, unsigned int head,
 			     int len);
 void vhl_add_used_and_signal_n(struct vhl_virtqueue *vq,
-			       struct vring_used_elem *heads,
+			       const struct vhl_used_elem *heads,
 			       unsigned int count);
 bool vhl_enable_notify(struct vhl_virtqueue *vq);
 void vhl_disable_notify(struct vhl_virtqueue *vq);

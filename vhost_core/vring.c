@@ -52,13 +52,13 @@ EXPORT_SYMBOL_GPL(vhl_discard_vq_desc);
 /**
  * vhl_add_used_n() - publish used entries
  * @vq: the virtqueue
- * @heads: entries (id and len in CPU byte order)
+ * @heads: entries
  * @count: number of entries
  *
  * Context: vq->mutex held, in the owner's mm.
  * Return: 0 or -EFAULT (the queue is then broken).
  */
-int vhl_add_used_n(struct vhl_virtqueue *vq, struct vring_used_elem *heads,
+int vhl_add_used_n(struct vhl_virtqueue *vq, const struct vhl_used_elem *heads,
 		   unsigned int count)
 {
 	int ret;
@@ -83,7 +83,7 @@ EXPORT_SYMBOL_GPL(vhl_add_used_n);
  */
 int vhl_add_used(struct vhl_virtqueue *vq, unsigned int head, int len)
 {
-	struct vring_used_elem e = { .id = head, .len = len };
+	struct vhl_used_elem e = { .id = head, .len = len };
 
 	return vhl_add_used_n(vq, &e, 1);
 }
@@ -123,13 +123,13 @@ EXPORT_SYMBOL_GPL(vhl_add_used_and_signal);
 /**
  * vhl_add_used_and_signal_n() - vhl_add_used_n() then vhl_signal()
  * @vq: the virtqueue
- * @heads: entries (CPU byte order)
+ * @heads: entries
  * @count: number of entries
  *
  * Context: vq->mutex held, in the owner's mm.
  */
 void vhl_add_used_and_signal_n(struct vhl_virtqueue *vq,
-			       struct vring_used_elem *heads,
+			       const struct vhl_used_elem *heads,
 			       unsigned int count)
 {
 	if (!vhl_add_used_n(vq, heads, count))

@@ -211,7 +211,7 @@ static void vhl_split_discard(struct vhl_virtqueue *vq, int n)
 }
 
 static int vhl_split_add_used(struct vhl_virtqueue *vq,
-			      const struct vring_used_elem *heads,
+			      const struct vhl_used_elem *heads,
 			      unsigned int count)
 {
 	u16 old = vq->last_used_idx, new = old + count;

@@ -75,7 +75,7 @@ struct vhl_net_vq {
 	size_t vhost_hlen;
 	size_t sock_hlen;
 	struct iovec iov[VHL_NET_IOV_MAX];
-	struct vring_used_elem heads[UIO_MAXIOV];
+	struct vhl_used_elem heads[UIO_MAXIOV];
 };
 
 /**

@@ -69,7 +69,7 @@ static int vhl_net_rx_get_bufs(struct vhl_net_vq *nvq, size_t datalen,
 			head = 0;
 			goto err_discard;
 		}
-		nvq->heads[headcount].id = (__force __virtio32)head;
+		nvq->heads[headcount].id = head;
 		headcount++;
 		if (unlikely(out || !in)) {
 			vhl_vq_err(vq, "RX chain %d has %u out, %u in buffers\n",
@@ -81,12 +81,11 @@ static int vhl_net_rx_get_bufs(struct vhl_net_vq *nvq, size_t datalen,
 		seg += in;
 		*iovcount = seg;
 		if (len >= datalen) {
-			nvq->heads[headcount - 1].len =
-				(__force __virtio32)datalen;
+			nvq->heads[headcount - 1].len = datalen;
 			return headcount;
 		}
 		/* datalen is at most a packet: so is len, it fits in u32. */
-		nvq->heads[headcount - 1].len = (__force __virtio32)len;
+		nvq->heads[headcount - 1].len = len;
 		datalen -= len;
 		/*
 		 * Every chain must fit in what is left of nvq->iov: stop at
