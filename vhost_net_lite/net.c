@@ -212,7 +212,7 @@ static void vhl_net_show_fdinfo(struct seq_file *m, struct file *f)
 	for (i = 0; i < VHL_NET_VQ_MAX; i++) {
 		struct vhl_net_vq *nvq = &n->vqs[i];
 
-		seq_printf(m, "vhl-net-vq%d:\t%s backend=%s vhost_hlen=%zu sock_hlen=%zu\n",
+		seq_printf(m, "vhl-net-vq%d:\tdir=%s backend=%s vhost_hlen=%zu sock_hlen=%zu\n",
 			   i, i == VHL_NET_VQ_RX ? "rx" : "tx",
 			   kinds[READ_ONCE(nvq->kind)],
 			   READ_ONCE(nvq->vhost_hlen),
