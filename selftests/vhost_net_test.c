@@ -1,0 +1,895 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Data path tests of a vhost-net device (/dev/vhost-net-lite, or
+ * $VHOST_NET_DEV) with a tap backend, driven by the guest-driver library.
+ *
+ * vq 0 is RX, vq 1 TX.  Guest TX frames enter the host through the tap and
+ * are caught by a packet socket bound to it; frames the host sends through
+ * the tap arrive in the guest's RX buffers.  Each test runs in its own
+ * network namespace with its own tap, IPv6 off, so no other traffic shows.
+ */
+#define _GNU_SOURCE
+#include <endian.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <sys/eventfd.h>
+#include <linux/if_tun.h>
+
+#include "kselftest_harness.h"
+#include "fdinfo.h"
+#include "tap.h"
+#include "vhl_test.h"
+
+#define TEST_ETHERTYPE	0x88b5	/* IEEE local experimental */
+#define RING_NUM	256
+#define MAX_FRAME	1514
+#define MAX_SG		8
+#define GUARD_BYTE	0xa5
+
+/* One device with both queues on a tap, and what the test knows of it. */
+struct net {
+	struct vhost_dev dev;
+	struct gmem mem;
+	struct virtq vq[NET_VQ_MAX];
+	struct tap tap;
+	int pkt;
+	__u64 features;
+	unsigned int hdr_len;
+	bool mrg;
+	bool lite;
+	unsigned int seq;
+};
+
+/* An RX buffer: separately allocated segments, so misplaced writes show. */
+struct rxbuf {
+	struct virtq_sg sg[MAX_SG];
+	unsigned int nsg;
+	__u32 size;
+};
+
+struct net_cfg {
+	__u64 features;
+	bool vhost_hdr;		/* vhost, not the tap, handles the vnet header */
+	enum virtq_indirect_mode indirect;
+};
+
+static bool has(const struct net *n, int bit)
+{
+	return n->features & BIT64(bit);
+}
+
+static void net_up(struct __test_metadata *_metadata, struct net *n,
+		   const struct net_cfg *cfg)
+{
+	__u64 offered = 0;
+	int i, ret;
+
+	n->dev.fd = -1;
+	n->tap.fd = -1;
+	n->pkt = -1;
+	for (i = 0; i < NET_VQ_MAX; i++) {
+		n->vq[i].kick_fd = -1;
+		n->vq[i].call_fd = -1;
+		n->vq[i].err_fd = -1;
+	}
+	/* A private network namespace if we may; the tap works either way. */
+	if (unshare(CLONE_NEWNET))
+		TH_LOG("no private netns (%s), using the current one",
+		       strerror(errno));
+
+	ret = vhl_open(&n->dev);
+	if (ret == -ENOENT)
+		SKIP(return, "%s does not exist (module not loaded?)",
+		     vhost_net_dev_path());
+	ASSERT_EQ(0, ret);
+	if (access("/dev/net/tun", R_OK | W_OK))
+		SKIP(return, "no /dev/net/tun (modprobe tun)");
+	n->lite = vhl_flavor_lite(n->dev.fd);
+
+	ASSERT_EQ(0, vhost_dev_set_owner(&n->dev));
+	ASSERT_EQ(0, vhost_dev_get_features(&n->dev, &offered));
+	if ((offered & cfg->features) != cfg->features)
+		SKIP(return, "device lacks features 0x%llx",
+		     (unsigned long long)(cfg->features & ~offered));
+	ASSERT_EQ(0, vhost_dev_set_features(&n->dev, cfg->features));
+	n->features = cfg->features;
+	n->mrg = has(n, VIRTIO_NET_F_MRG_RXBUF);
+	n->hdr_len = n->mrg || has(n, VIRTIO_F_VERSION_1) ?
+		     sizeof(struct virtio_net_hdr_mrg_rxbuf) :
+		     sizeof(struct virtio_net_hdr);
+
+	ASSERT_EQ(0, gmem_init(&n->mem, 16 << 20, GMEM_GPA_BASE_DEFAULT));
+	ASSERT_EQ(0, vhost_dev_set_mem_gmem(&n->dev, &n->mem, 1));
+	for (i = 0; i < NET_VQ_MAX; i++) {
+		ASSERT_EQ(0, virtq_init(&n->vq[i], &n->mem, i, RING_NUM,
+					n->features));
+		if (n->vq[i].indirect)
+			n->vq[i].indirect_mode = cfg->indirect;
+		ASSERT_EQ(0, vhost_dev_setup_vq(&n->dev, &n->vq[i]));
+	}
+
+	ret = tap_open(&n->tap, NULL, cfg->vhost_hdr ? 0 : IFF_VNET_HDR,
+		       cfg->vhost_hdr ? 0 : (int)n->hdr_len);
+	ASSERT_EQ(0, ret) TH_LOG("tap: %s", strerror(-ret));
+	n->pkt = tap_packet_socket(&n->tap, TEST_ETHERTYPE);
+	ASSERT_LE(0, n->pkt) TH_LOG("packet socket: %s", strerror(-n->pkt));
+
+	for (i = 0; i < NET_VQ_MAX; i++)
+		ASSERT_EQ(0, vhost_net_set_backend(&n->dev, i, n->tap.fd));
+}
+
+static void net_down(struct net *n)
+{
+	int i;
+
+	/* Release the device before its memory goes away. */
+	vhost_dev_close(&n->dev);
+	for (i = 0; i < NET_VQ_MAX; i++)
+		virtq_destroy(&n->vq[i]);
+	if (n->pkt >= 0)
+		close(n->pkt);
+	tap_close(&n->tap);
+	gmem_destroy(&n->mem);
+}
+
+static size_t make_frame(__u8 *f, size_t len, unsigned int seq)
+{
+	static const __u8 dst[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+	static const __u8 src[6] = { 0x02, 0, 0, 0, 0, 0x02 };
+	size_t i;
+
+	memcpy(f, dst, 6);
+	memcpy(f + 6, src, 6);
+	f[12] = TEST_ETHERTYPE >> 8;
+	f[13] = TEST_ETHERTYPE & 0xff;
+	for (i = 14; i < len; i++)
+		f[i] = (__u8)(seq * 31 + i);
+	if (len >= 18)
+		memcpy(f + 14, &seq, sizeof(seq));
+	return len;
+}
+
+/* Split @total bytes into @nsg near-equal positive lengths. */
+static void split(__u32 total, unsigned int nsg, __u32 *lens)
+{
+	unsigned int i;
+
+	for (i = 0; i < nsg; i++)
+		lens[i] = total / nsg + (i < total % nsg ? 1 : 0);
+}
+
+/* Add a TX buffer: vnet header and @frame over @nsg segments. */
+static void tx_add(struct __test_metadata *_metadata, struct net *n,
+		   const __u8 *frame, size_t len, unsigned int nsg)
+{
+	struct virtq_sg sg[MAX_SG];
+	__u32 lens[MAX_SG];
+	unsigned int i, s = 0;
+	size_t off = 0;
+	__u8 *p;
+
+	ASSERT_TRUE(nsg >= 1 && nsg <= MAX_SG);
+	if (nsg == 1) {
+		p = gmem_alloc(&n->mem, n->hdr_len + len, 64);
+		ASSERT_NE(NULL, p);
+		memcpy(p + n->hdr_len, frame, len);
+		sg[s].addr = p;
+		sg[s++].len = (__u32)(n->hdr_len + len);
+	} else {
+		p = gmem_alloc(&n->mem, n->hdr_len, 64);
+		ASSERT_NE(NULL, p);
+		sg[s].addr = p;
+		sg[s++].len = n->hdr_len;
+		split((__u32)len, nsg - 1, lens);
+		for (i = 0; i < nsg - 1; i++) {
+			/* The gap after each segment is never sent. */
+			p = gmem_alloc(&n->mem, lens[i] + 64, 64);
+			ASSERT_NE(NULL, p);
+			memcpy(p, frame + off, lens[i]);
+			memset(p + lens[i], GUARD_BYTE, 64);
+			sg[s].addr = p;
+			sg[s++].len = lens[i];
+			off += lens[i];
+		}
+	}
+	ASSERT_EQ(0, virtq_add_buf(&n->vq[NET_VQ_TX], sg, s, NULL, 0,
+				   sg[0].addr));
+}
+
+static void tap_expect(struct __test_metadata *_metadata, struct net *n,
+		       const __u8 *frame, size_t len)
+{
+	__u8 buf[4096];
+	ssize_t got = tap_packet_recv(n->pkt, buf, sizeof(buf), WAIT_MS);
+
+	ASSERT_EQ((ssize_t)len, got)
+		TH_LOG("frame of %zu bytes on the tap", len);
+	ASSERT_EQ(0, memcmp(buf, frame, len));
+}
+
+static void tap_expect_none(struct __test_metadata *_metadata, struct net *n)
+{
+	__u8 buf[4096];
+
+	ASSERT_EQ(0, tap_packet_recv(n->pkt, buf, sizeof(buf), QUIET_MS));
+}
+
+/* Take back @count TX buffers; the device wrote nothing into them. */
+static void tx_reclaim(struct __test_metadata *_metadata, struct net *n,
+		       unsigned int count)
+{
+	struct virtq *vq = &n->vq[NET_VQ_TX];
+	unsigned int i;
+	__u32 len;
+
+	for (i = 0; i < count; i++) {
+		len = ~0U;
+		ASSERT_EQ(1, virtq_wait_used(vq, WAIT_MS))
+			TH_LOG("TX buffer %u of %u not used", i, count);
+		ASSERT_NE(NULL, virtq_get_buf(vq, &len));
+		ASSERT_EQ(0, len);
+	}
+	ASSERT_FALSE(vq->broken);
+}
+
+static void tx_one(struct __test_metadata *_metadata, struct net *n,
+		   size_t len, unsigned int nsg)
+{
+	__u8 frame[MAX_FRAME];
+
+	make_frame(frame, len, n->seq++);
+	tx_add(_metadata, n, frame, len, nsg);
+	ASSERT_LE(0, virtq_kick(&n->vq[NET_VQ_TX]));
+	tap_expect(_metadata, n, frame, len);
+	tx_reclaim(_metadata, n, 1);
+}
+
+/* Post an RX buffer of @size bytes over @nsg segments (header first). */
+static void rx_post(struct __test_metadata *_metadata, struct net *n,
+		    __u32 size, unsigned int nsg)
+{
+	struct rxbuf *b = calloc(1, sizeof(*b));
+	__u32 lens[MAX_SG];
+	unsigned int i;
+
+	ASSERT_NE(NULL, b);
+	ASSERT_TRUE(nsg >= 1 && nsg <= MAX_SG);
+	if (nsg == 1) {
+		lens[0] = size;
+	} else {
+		ASSERT_LT(n->hdr_len, size);
+		lens[0] = n->hdr_len;
+		split(size - n->hdr_len, nsg - 1, lens + 1);
+	}
+	for (i = 0; i < nsg; i++) {
+		b->sg[i].addr = gmem_alloc(&n->mem, lens[i] + 64, 64);
+		ASSERT_NE(NULL, b->sg[i].addr);
+		memset(b->sg[i].addr, GUARD_BYTE, lens[i] + 64);
+		b->sg[i].len = lens[i];
+	}
+	b->nsg = nsg;
+	b->size = size;
+	ASSERT_EQ(0, virtq_add_buf(&n->vq[NET_VQ_RX], NULL, 0, b->sg, nsg, b));
+}
+
+static void rx_post_n(struct __test_metadata *_metadata, struct net *n,
+		      unsigned int count, __u32 size, unsigned int nsg)
+{
+	unsigned int i;
+
+	for (i = 0; i < count; i++)
+		rx_post(_metadata, n, size, nsg);
+	ASSERT_LE(0, virtq_kick(&n->vq[NET_VQ_RX]));
+}
+
+/*
+ * Copy out what the device wrote into @b (@len bytes) and check it wrote
+ * nothing past @len in the segment where the data ends.
+ */
+static void rx_gather(struct __test_metadata *_metadata,
+		      const struct rxbuf *b, __u32 len, __u8 *out)
+{
+	__u32 off = 0;
+	unsigned int i;
+
+	ASSERT_LE(len, b->size);
+	for (i = 0; i < b->nsg && off < len; i++) {
+		__u32 n = b->sg[i].len < len - off ? b->sg[i].len :
+							len - off;
+		const __u8 *p = b->sg[i].addr;
+
+		memcpy(out + off, p, n);
+		off += n;
+		if (n < b->sg[i].len || i + 1 == b->nsg) {
+			ASSERT_EQ(GUARD_BYTE, p[n])
+				TH_LOG("write past the used length");
+		}
+	}
+}
+
+/*
+ * Receive one frame (over several buffers with MRG_RXBUF), compare it with
+ * @frame and return the number of buffers it took.
+ */
+static unsigned int rx_expect(struct __test_metadata *_metadata,
+			      struct net *n, const __u8 *frame, size_t len)
+{
+	struct virtq *vq = &n->vq[NET_VQ_RX];
+	static __u8 data[65536 + 64];
+	struct virtio_net_hdr_mrg_rxbuf hdr;
+	unsigned int bufs = 1, i;
+	__u32 total = 0, blen = 0;
+	struct rxbuf *b;
+
+	for (i = 0; i < bufs; i++) {
+		if (virtq_wait_used(vq, WAIT_MS) != 1) {
+			ASSERT_TRUE(false) TH_LOG("RX buffer %u not used", i);
+			return 0;
+		}
+		b = virtq_get_buf(vq, &blen);
+		ASSERT_NE(NULL, b);
+		ASSERT_LE(total + blen, sizeof(data) - 64);
+		rx_gather(_metadata, b, blen, data + total);
+		free(b);
+		total += blen;
+		if (!i) {
+			ASSERT_LE(n->hdr_len, blen);
+			memcpy(&hdr, data, n->hdr_len);
+			if (n->mrg)
+				bufs = le16toh(hdr.num_buffers);
+			ASSERT_LE(1, bufs);
+			ASSERT_EQ(VIRTIO_NET_HDR_GSO_NONE, hdr.hdr.gso_type);
+		}
+	}
+	ASSERT_EQ(n->hdr_len + len, total);
+	ASSERT_EQ(0, memcmp(data + n->hdr_len, frame, len));
+	ASSERT_FALSE(vq->broken);
+	return bufs;
+}
+
+static void host_send(struct __test_metadata *_metadata, struct net *n,
+		      __u8 *frame, size_t len)
+{
+	make_frame(frame, len, n->seq++);
+	ASSERT_EQ((ssize_t)len, tap_packet_send(n->pkt, &n->tap, frame, len));
+}
+
+static void rx_one(struct __test_metadata *_metadata, struct net *n,
+		   size_t len)
+{
+	__u8 frame[MAX_FRAME];
+
+	host_send(_metadata, n, frame, len);
+	ASSERT_EQ(1, rx_expect(_metadata, n, frame, len));
+}
+
+/* Wait (bounded) until the device wrote avail_event or cleared NO_NOTIFY. */
+static bool wait_kicks_enabled(struct virtq *vq)
+{
+	int i;
+
+	for (i = 0; i < WAIT_MS; i++) {
+		if (vq->event_idx ? virtq_avail_event(vq) == vq->avail_idx :
+		    !(virtq_used_flags(vq) & VRING_USED_F_NO_NOTIFY))
+			return true;
+		poll(NULL, 0, 1);
+	}
+	return false;
+}
+
+/* Wait (bounded) for used->idx to move without touching the call fd. */
+static bool wait_used_quietly(struct virtq *vq)
+{
+	int i;
+
+	for (i = 0; i < WAIT_MS; i++) {
+		if (virtq_more_used(vq))
+			return true;
+		poll(NULL, 0, 1);
+	}
+	return false;
+}
+
+/* Point a descriptor outside the memory table and publish it. */
+static void publish_broken(struct virtq *vq, __u16 flags)
+{
+	/* The last descriptor: virtq_add_buf() reaches it last. */
+	__u16 head = (__u16)(vq->num - 1);
+
+	virtq_raw_set_desc(vq, head, 0x1000, 256, flags, 0);
+	virtq_raw_publish(vq, head);
+}
+
+/* vhost-lite reports a broken queue in fdinfo. */
+static void check_broken_fdinfo(struct __test_metadata *_metadata,
+				struct net *n, unsigned int idx)
+{
+	unsigned long long broken = 0;
+	char key[16], *text;
+	const char *v;
+	size_t len;
+
+	if (!n->lite)
+		return;
+	text = fdinfo_read(0, n->dev.fd);
+	ASSERT_NE(NULL, text);
+	snprintf(key, sizeof(key), "vhl-vq%u", idx);
+	v = fdinfo_find(text, key, &len);
+	ASSERT_NE(NULL, v);
+	ASSERT_TRUE(fdinfo_kv(v, len, "broken", &broken));
+	EXPECT_EQ(1, broken);
+	free(text);
+}
+
+FIXTURE(net) {
+	struct net n;
+};
+
+FIXTURE_VARIANT(net) {
+	struct net_cfg cfg;
+};
+
+#define V1	BIT64(VIRTIO_F_VERSION_1)
+#define MRG	BIT64(VIRTIO_NET_F_MRG_RXBUF)
+#define EVIDX	BIT64(VIRTIO_RING_F_EVENT_IDX)
+#define INDIR	BIT64(VIRTIO_RING_F_INDIRECT_DESC)
+#define NOE	BIT64(VIRTIO_F_NOTIFY_ON_EMPTY)
+#define VHDR	BIT64(VHOST_NET_F_VIRTIO_NET_HDR)
+
+FIXTURE_VARIANT_ADD(net, mrg) {
+	.cfg = { .features = V1 | MRG },
+};
+
+FIXTURE_VARIANT_ADD(net, mrg_event_idx) {
+	.cfg = { .features = V1 | MRG | EVIDX },
+};
+
+FIXTURE_VARIANT_ADD(net, mrg_indirect) {
+	.cfg = { .features = V1 | MRG | INDIR,
+		 .indirect = VIRTQ_INDIRECT_AUTO },
+};
+
+FIXTURE_VARIANT_ADD(net, no_mrg) {
+	.cfg = { .features = V1 },
+};
+
+FIXTURE_VARIANT_ADD(net, no_mrg_event_idx_indirect) {
+	.cfg = { .features = V1 | EVIDX | INDIR,
+		 .indirect = VIRTQ_INDIRECT_AUTO },
+};
+
+/*
+ * No VERSION_1: the 10-byte header.  Note that in vhost-net's feature
+ * space bit 27 is VHOST_NET_F_VIRTIO_NET_HDR, the same bit as
+ * VIRTIO_F_ANY_LAYOUT: acking it means vhost, not the tap, handles the
+ * header, so a legacy driver on a vnet-header tap must not ack it.
+ */
+FIXTURE_VARIANT_ADD(net, legacy) {
+	.cfg = { .features = 0 },
+};
+
+FIXTURE_VARIANT_ADD(net, legacy_vhost_hdr) {
+	.cfg = { .features = VHDR, .vhost_hdr = true },
+};
+
+FIXTURE_VARIANT_ADD(net, notify_on_empty) {
+	.cfg = { .features = V1 | MRG | NOE },
+};
+
+FIXTURE_VARIANT_ADD(net, vhost_hdr) {
+	.cfg = { .features = VHDR | V1 | MRG | EVIDX | INDIR,
+		 .vhost_hdr = true, .indirect = VIRTQ_INDIRECT_AUTO },
+};
+
+FIXTURE_SETUP(net)
+{
+	net_up(_metadata, &self->n, &variant->cfg);
+}
+
+FIXTURE_TEARDOWN(net)
+{
+	net_down(&self->n);
+}
+
+TEST_F(net, tx_single)
+{
+	tx_one(_metadata, &self->n, 60, 1);
+	tx_one(_metadata, &self->n, 1000, 1);
+	tx_one(_metadata, &self->n, MAX_FRAME, 1);
+}
+
+TEST_F(net, tx_chained)
+{
+	tx_one(_metadata, &self->n, 60, 2);
+	tx_one(_metadata, &self->n, 1000, 4);
+	tx_one(_metadata, &self->n, MAX_FRAME, MAX_SG);
+}
+
+TEST_F(net, tx_batch)
+{
+	static __u8 frames[64][MAX_FRAME];
+	struct net *n = &self->n;
+	unsigned int i;
+	size_t len;
+
+	for (i = 0; i < 64; i++) {
+		len = 60 + i * 20;
+		make_frame(frames[i], len, n->seq++);
+		tx_add(_metadata, n, frames[i], len, 1 + i % 3);
+	}
+	/* The device may be busy with them already and want no kick. */
+	ASSERT_LE(0, virtq_kick(&n->vq[NET_VQ_TX]));
+	for (i = 0; i < 64; i++)
+		tap_expect(_metadata, n, frames[i], 60 + i * 20);
+	tx_reclaim(_metadata, n, 64);
+	ASSERT_EQ(RING_NUM, n->vq[NET_VQ_TX].num_free);
+}
+
+TEST_F(net, tx_indirect)
+{
+	struct virtq *vq = &self->n.vq[NET_VQ_TX];
+	__u16 head;
+
+	if (!vq->indirect)
+		SKIP(return, "INDIRECT_DESC not negotiated");
+	vq->indirect_mode = VIRTQ_INDIRECT_ALWAYS;
+	head = vq->free_head;
+	tx_one(_metadata, &self->n, 100, 1);
+	ASSERT_EQ(VRING_DESC_F_INDIRECT, le16toh(vq->desc[head].flags));
+	tx_one(_metadata, &self->n, MAX_FRAME, 5);
+	tx_one(_metadata, &self->n, 200, 2);
+}
+
+TEST_F(net, rx_single)
+{
+	rx_post_n(_metadata, &self->n, 8, 2048, 1);
+	rx_one(_metadata, &self->n, 60);
+	rx_one(_metadata, &self->n, 100);
+	rx_one(_metadata, &self->n, MAX_FRAME);
+}
+
+TEST_F(net, rx_chained)
+{
+	struct net *n = &self->n;
+
+	/* Header alone in the first segment, then the frame over three. */
+	rx_post_n(_metadata, n, 4, n->hdr_len + 1800, 4);
+	rx_one(_metadata, n, MAX_FRAME);
+	rx_one(_metadata, n, 700);
+	rx_one(_metadata, n, 60);
+}
+
+TEST_F(net, rx_batch)
+{
+	static __u8 frames[32][MAX_FRAME];
+	struct net *n = &self->n;
+	unsigned int i;
+
+	rx_post_n(_metadata, n, 64, 2048, 1);
+	for (i = 0; i < 32; i++)
+		host_send(_metadata, n, frames[i], 60 + i * 40);
+	for (i = 0; i < 32; i++)
+		ASSERT_EQ(1, rx_expect(_metadata, n, frames[i], 60 + i * 40));
+}
+
+TEST_F(net, rx_mergeable)
+{
+	struct net *n = &self->n;
+	__u8 frame[MAX_FRAME];
+	unsigned int want;
+
+	if (!n->mrg)
+		SKIP(return, "MRG_RXBUF not negotiated");
+	rx_post_n(_metadata, n, 32, 256, 1);
+	host_send(_metadata, n, frame, 1000);
+	want = (n->hdr_len + 1000 + 255) / 256;
+	ASSERT_EQ(want, rx_expect(_metadata, n, frame, 1000));
+	host_send(_metadata, n, frame, MAX_FRAME);
+	want = (n->hdr_len + MAX_FRAME + 255) / 256;
+	ASSERT_EQ(want, rx_expect(_metadata, n, frame, MAX_FRAME));
+	/* A small frame after them still takes one buffer. */
+	host_send(_metadata, n, frame, 100);
+	ASSERT_EQ(1, rx_expect(_metadata, n, frame, 100));
+}
+
+TEST_F(net, rx_too_big_dropped)
+{
+	struct net *n = &self->n;
+	__u8 big[MAX_FRAME], small[MAX_FRAME];
+
+	if (n->mrg)
+		SKIP(return, "with MRG_RXBUF a frame may span buffers");
+	/* Without MRG_RXBUF a frame larger than a buffer is dropped... */
+	rx_post_n(_metadata, n, 4, 256, 1);
+	host_send(_metadata, n, big, 1000);
+	host_send(_metadata, n, small, 100);
+	/* ...and the buffer is still there for the next one. */
+	ASSERT_EQ(1, rx_expect(_metadata, n, small, 100));
+	ASSERT_EQ(0, virtq_wait_used(&n->vq[NET_VQ_RX], QUIET_MS));
+}
+
+TEST_F(net, rx_refill)
+{
+	struct net *n = &self->n;
+	__u8 frame[MAX_FRAME];
+
+	/* A frame arrives while the guest has no buffers: it waits... */
+	host_send(_metadata, n, frame, 300);
+	ASSERT_EQ(0, virtq_wait_used(&n->vq[NET_VQ_RX], QUIET_MS));
+	/* ...the device asked for a kick when it ran dry... */
+	rx_post(_metadata, n, 2048, 1);
+	ASSERT_EQ(1, virtq_kick(&n->vq[NET_VQ_RX]));
+	/* ...and delivers it once a buffer comes. */
+	ASSERT_EQ(1, rx_expect(_metadata, n, frame, 300));
+}
+
+TEST_F(net, rx_indirect)
+{
+	struct virtq *vq = &self->n.vq[NET_VQ_RX];
+	__u16 head;
+
+	if (!vq->indirect)
+		SKIP(return, "INDIRECT_DESC not negotiated");
+	vq->indirect_mode = VIRTQ_INDIRECT_ALWAYS;
+	head = vq->free_head;
+	rx_post_n(_metadata, &self->n, 2, 2048, 1);
+	ASSERT_EQ(VRING_DESC_F_INDIRECT, le16toh(vq->desc[head].flags));
+	rx_post_n(_metadata, &self->n, 2, 2048, 3);
+	rx_one(_metadata, &self->n, MAX_FRAME);
+	rx_one(_metadata, &self->n, 80);
+	rx_one(_metadata, &self->n, 1200);
+	rx_one(_metadata, &self->n, 64);
+}
+
+TEST_F(net, notifications)
+{
+	struct net *n = &self->n;
+	struct virtq *tx = &n->vq[NET_VQ_TX];
+	bool on_empty = has(n, VIRTIO_F_NOTIFY_ON_EMPTY);
+	__u8 frame[MAX_FRAME];
+
+	/* Callbacks on: a call for the completion. */
+	ASSERT_TRUE(virtq_enable_cb(tx));
+	make_frame(frame, 100, n->seq++);
+	tx_add(_metadata, n, frame, 100, 1);
+	ASSERT_LE(0, virtq_kick(tx));
+	tap_expect(_metadata, n, frame, 100);
+	ASSERT_EQ(1, virtq_wait_call(tx, WAIT_MS));
+	tx_reclaim(_metadata, n, 1);
+	/* Idle again, the device wants kicks (avail_event or flags). */
+	ASSERT_TRUE(wait_kicks_enabled(tx));
+
+	/* Callbacks off: used entries but no call (unless NOTIFY_ON_EMPTY). */
+	virtq_disable_cb(tx);
+	virtq_wait_call(tx, 0);
+	make_frame(frame, 200, n->seq++);
+	tx_add(_metadata, n, frame, 200, 1);
+	ASSERT_LE(0, virtq_kick(tx));
+	tap_expect(_metadata, n, frame, 200);
+	ASSERT_TRUE(wait_used_quietly(tx));
+	ASSERT_EQ(on_empty ? 1 : 0,
+		  virtq_wait_call(tx, on_empty ? WAIT_MS : QUIET_MS));
+
+	/* Re-enabling reports the pending buffer. */
+	ASSERT_FALSE(virtq_enable_cb(tx));
+	tx_reclaim(_metadata, n, 1);
+	ASSERT_TRUE(virtq_enable_cb(tx));
+	ASSERT_TRUE(wait_kicks_enabled(tx));
+
+	/* And calls come again. */
+	make_frame(frame, 300, n->seq++);
+	tx_add(_metadata, n, frame, 300, 1);
+	ASSERT_LE(0, virtq_kick(tx));
+	tap_expect(_metadata, n, frame, 300);
+	ASSERT_EQ(1, virtq_wait_call(tx, WAIT_MS));
+	tx_reclaim(_metadata, n, 1);
+}
+
+TEST_F(net, broken_tx_desc)
+{
+	struct net *n = &self->n;
+	struct virtq *tx = &n->vq[NET_VQ_TX];
+	__u8 frame[MAX_FRAME];
+
+	publish_broken(tx, 0);
+	ASSERT_EQ(0, virtq_notify(tx));
+	ASSERT_EQ(1, virtq_wait_err(tx, WAIT_MS));
+	/* The queue stopped: a good buffer behind it is not sent. */
+	make_frame(frame, 100, n->seq++);
+	tx_add(_metadata, n, frame, 100, 1);
+	ASSERT_EQ(0, virtq_notify(tx));
+	tap_expect_none(_metadata, n);
+	ASSERT_EQ(0, virtq_used_idx(tx));
+	check_broken_fdinfo(_metadata, n, NET_VQ_TX);
+	/* The other queue keeps working. */
+	rx_post_n(_metadata, n, 2, 2048, 1);
+	rx_one(_metadata, n, 500);
+}
+
+TEST_F(net, broken_rx_desc)
+{
+	struct net *n = &self->n;
+	struct virtq *rx = &n->vq[NET_VQ_RX];
+	__u8 frame[MAX_FRAME];
+
+	publish_broken(rx, VRING_DESC_F_WRITE);
+	ASSERT_EQ(0, virtq_notify(rx));
+	host_send(_metadata, n, frame, 400);
+	ASSERT_EQ(1, virtq_wait_err(rx, WAIT_MS));
+	ASSERT_EQ(0, virtq_used_idx(rx));
+	check_broken_fdinfo(_metadata, n, NET_VQ_RX);
+	/* The other queue keeps working. */
+	tx_one(_metadata, n, 500, 1);
+	tx_one(_metadata, n, 60, 3);
+}
+
+TEST_F(net, detach_reattach)
+{
+	struct net *n = &self->n;
+	struct virtq *tx = &n->vq[NET_VQ_TX];
+	unsigned int base = ~0U;
+	__u8 frame[MAX_FRAME];
+	int i;
+
+	tx_one(_metadata, n, 100, 1);
+	for (i = 0; i < NET_VQ_MAX; i++)
+		ASSERT_EQ(0, vhost_net_set_backend(&n->dev, i, -1));
+	/* Detaching twice is fine. */
+	ASSERT_EQ(0, vhost_net_set_backend(&n->dev, NET_VQ_TX, -1));
+
+	/* Without a backend nothing moves. */
+	make_frame(frame, 120, n->seq++);
+	tx_add(_metadata, n, frame, 120, 1);
+	ASSERT_EQ(0, virtq_notify(tx));
+	tap_expect_none(_metadata, n);
+	ASSERT_EQ(1, virtq_used_idx(tx));
+
+	/* Stop and restart the rings as a VMM does. */
+	ASSERT_EQ(0, vhost_dev_get_vring_base(&n->dev, NET_VQ_TX, &base));
+	ASSERT_EQ(1, base);
+	ASSERT_EQ(0, vhost_dev_get_vring_base(&n->dev, NET_VQ_RX, &base));
+	ASSERT_EQ(0, base);
+	ASSERT_EQ(0, vhost_dev_set_vring_base(&n->dev, NET_VQ_TX, 1));
+	ASSERT_EQ(0, vhost_dev_set_vring_base(&n->dev, NET_VQ_RX, 0));
+	for (i = 0; i < NET_VQ_MAX; i++)
+		ASSERT_EQ(0, vhost_net_set_backend(&n->dev, i, n->tap.fd));
+
+	/* The pending buffer goes out after a kick, and both queues work. */
+	ASSERT_EQ(0, virtq_notify(tx));
+	tap_expect(_metadata, n, frame, 120);
+	tx_reclaim(_metadata, n, 1);
+	tx_one(_metadata, n, 1000, 2);
+	rx_post_n(_metadata, n, 2, 2048, 1);
+	rx_one(_metadata, n, 700);
+}
+
+TEST_F(net, buffers_across_regions)
+{
+	struct net *n = &self->n;
+	size_t chunk = n->mem.size / 16;
+	__u8 frame[MAX_FRAME], *p;
+	struct rxbuf *b = calloc(1, sizeof(*b));
+	__u32 len = 0;
+
+	ASSERT_NE(NULL, b);
+	/* 16 regions, contiguous in both spaces: buffers cross boundaries. */
+	ASSERT_EQ(0, vhost_dev_set_mem_gmem(&n->dev, &n->mem, 16));
+	ASSERT_LT(n->mem.used, 12 * chunk);
+
+	p = n->mem.base + 12 * chunk - 700;
+	memset(p, 0, n->hdr_len);
+	make_frame(frame, MAX_FRAME, n->seq++);
+	memcpy(p + n->hdr_len, frame, MAX_FRAME);
+	ASSERT_EQ(0, virtq_add_outbuf(&n->vq[NET_VQ_TX], p,
+				      n->hdr_len + MAX_FRAME, p));
+	ASSERT_LE(0, virtq_kick(&n->vq[NET_VQ_TX]));
+	tap_expect(_metadata, n, frame, MAX_FRAME);
+	tx_reclaim(_metadata, n, 1);
+
+	b->sg[0].addr = n->mem.base + 14 * chunk - 333;
+	b->sg[0].len = 2048;
+	b->nsg = 1;
+	b->size = 2048;
+	memset(b->sg[0].addr, GUARD_BYTE, 2048 + 64);
+	ASSERT_EQ(0, virtq_add_buf(&n->vq[NET_VQ_RX], NULL, 0, b->sg, 1, b));
+	ASSERT_LE(0, virtq_kick(&n->vq[NET_VQ_RX]));
+	host_send(_metadata, n, frame, MAX_FRAME);
+	ASSERT_EQ(1, virtq_wait_used(&n->vq[NET_VQ_RX], WAIT_MS));
+	ASSERT_EQ(b, virtq_get_buf(&n->vq[NET_VQ_RX], &len));
+	ASSERT_EQ(n->hdr_len + MAX_FRAME, len);
+	ASSERT_EQ(0, memcmp((__u8 *)b->sg[0].addr + n->hdr_len, frame,
+			    MAX_FRAME));
+	free(b);
+}
+
+/* One fixed configuration for control-path tests. */
+FIXTURE(net_ctl) {
+	struct net n;
+};
+
+FIXTURE_SETUP(net_ctl)
+{
+	const struct net_cfg cfg = { .features = V1 | MRG };
+
+	net_up(_metadata, &self->n, &cfg);
+}
+
+FIXTURE_TEARDOWN(net_ctl)
+{
+	net_down(&self->n);
+}
+
+TEST_F(net_ctl, backend_not_socket)
+{
+	int nfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int efd = eventfd(0, EFD_CLOEXEC);
+
+	ASSERT_LE(0, nfd);
+	ASSERT_LE(0, efd);
+	EXPECT_EQ(-ENOTSOCK, vhost_net_set_backend(&self->n.dev, 0, nfd));
+	EXPECT_EQ(-ENOTSOCK, vhost_net_set_backend(&self->n.dev, 1, efd));
+	EXPECT_EQ(-ENOBUFS, vhost_net_set_backend(&self->n.dev, NET_VQ_MAX,
+						  self->n.tap.fd));
+	close(nfd);
+	close(efd);
+	/* The failed attempts left the working backend in place. */
+	tx_one(_metadata, &self->n, 100, 1);
+}
+
+TEST_F(net_ctl, vring_busy_with_backend)
+{
+	struct net *n = &self->n;
+
+	EXPECT_EQ(-EBUSY, vhost_dev_set_vring_num(&n->dev, NET_VQ_TX, 128));
+	EXPECT_EQ(-EBUSY, vhost_dev_set_vring_base(&n->dev, NET_VQ_TX, 5));
+	ASSERT_EQ(0, vhost_net_set_backend(&n->dev, NET_VQ_TX, -1));
+	EXPECT_EQ(0, vhost_dev_set_vring_num(&n->dev, NET_VQ_TX, RING_NUM));
+	EXPECT_EQ(0, vhost_dev_set_vring_base(&n->dev, NET_VQ_TX, 0));
+	ASSERT_EQ(0, vhost_net_set_backend(&n->dev, NET_VQ_TX, n->tap.fd));
+	tx_one(_metadata, n, 100, 1);
+}
+
+TEST_F(net_ctl, kernel_addresses_with_backend)
+{
+	struct net *n = &self->n;
+	struct vhost_memory_region r = {
+		.guest_phys_addr = n->mem.gpa_base,
+		.memory_size = n->mem.size,
+		.userspace_addr = 0xffff888000000000ULL,
+	};
+	__u64 k = r.userspace_addr;
+
+	/* Both flavours refuse kernel addresses once a backend is attached. */
+	EXPECT_EQ(-EFAULT, vhost_dev_set_mem_table(&n->dev, &r, 1));
+	EXPECT_EQ(vhl_want(n->lite, -EFAULT, -EINVAL),
+		  vhost_dev_set_vring_addr(&n->dev, NET_VQ_TX, k, k + 4096,
+					   k + 8192, 0, 0));
+	/* The old table and rings are still in use. */
+	tx_one(_metadata, n, 100, 1);
+}
+
+static int child_set_backend(void *arg, int *res, int max)
+{
+	struct net *n = arg;
+
+	if (max < 2)
+		return 0;
+	res[0] = vhost_net_set_backend(&n->dev, NET_VQ_TX, -1);
+	res[1] = vhost_net_set_backend(&n->dev, NET_VQ_RX, n->tap.fd);
+	return 2;
+}
+
+TEST_F(net_ctl, backend_non_owner)
+{
+	int res[2];
+
+	ASSERT_EQ(2, vhl_in_child(child_set_backend, &self->n, res, 2));
+	EXPECT_EQ(-EPERM, res[0]);
+	EXPECT_EQ(-EPERM, res[1]);
+	/* Still attached. */
+	tx_one(_metadata, &self->n, 100, 1);
+}
+
+TEST_HARNESS_MAIN
