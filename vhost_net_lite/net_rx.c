@@ -44,22 +44,19 @@ static int vhl_net_rx_peek_len(struct socket *sock)
  * chain without MRG_RXBUF, as many as needed with it.  heads[].len is what
  * each chain will hold.
  *
- * Return: the number of chains taken, with *@overrun set if the packet
- * cannot fit however long we wait (the chains are kept, for the caller to
- * return them empty); 0 if the guest has not posted enough buffers yet;
- * a negative errno if a chain is malformed.  Nothing is kept when 0 or an
- * error is returned.
+ * Return: the number of chains taken; 0 if the guest has not posted enough
+ * buffers yet; -EMSGSIZE if the packet cannot fit however long we wait; or
+ * another negative errno if a chain is malformed (the queue is broken).
+ * Nothing is kept unless chains are returned.
  */
 static int vhl_net_rx_get_bufs(struct vhl_net_vq *nvq, size_t datalen,
-			       bool mergeable, unsigned int *iovcount,
-			       bool *overrun)
+			       bool mergeable, unsigned int *iovcount)
 {
 	struct vhl_virtqueue *vq = &nvq->vq;
 	unsigned int out, in, seg = 0;
 	int head, headcount = 0;
 	size_t len;
 
-	*overrun = false;
 	for (;;) {
 		head = vhl_get_vq_desc(vq, nvq->iov + seg,
 				       ARRAY_SIZE(nvq->iov) - seg, &out, &in);
@@ -95,8 +92,8 @@ static int vhl_net_rx_get_bufs(struct vhl_net_vq *nvq, size_t datalen,
 		if (!mergeable || seg >= UIO_MAXIOV ||
 		    headcount == ARRAY_SIZE(nvq->heads) ||
 		    headcount == vq->num) {
-			*overrun = true;
-			return headcount;
+			head = -EMSGSIZE;
+			goto err_discard;
 		}
 	}
 
@@ -163,23 +160,13 @@ static int vhl_net_rx_fill_hdr(struct vhl_net_vq *nvq, struct iov_iter *hdr,
 	return 0;
 }
 
-/* Give the chains of a packet we dropped back to the guest, empty. */
-static int vhl_net_rx_return_empty(struct vhl_net_vq *nvq, int headcount)
-{
-	int i;
-
-	for (i = 0; i < headcount; i++)
-		nvq->heads[i].len = 0;
-	return vhl_add_used_n(&nvq->vq, nvq->heads, headcount);
-}
-
 static void vhl_net_handle_rx(struct vhl_net_vq *nvq)
 {
 	struct vhl_virtqueue *vq = &nvq->vq;
 	int headcount, err, sock_len = 0, recv_pkts = 0;
 	size_t vhost_len, total_len = 0;
 	unsigned int in = 0, pending = 0;
-	bool mergeable, overrun;
+	bool mergeable;
 	struct iov_iter fixup;
 	struct socket *sock;
 	struct msghdr msg;
@@ -205,7 +192,15 @@ static void vhl_net_handle_rx(struct vhl_net_vq *nvq)
 		vhost_len = sock_len + nvq->vhost_hlen;
 
 		headcount = vhl_net_rx_get_bufs(nvq, vhost_len, mergeable,
-						&in, &overrun);
+						&in);
+		/*
+		 * Too big for the guest's buffers: drop it, as a NIC would,
+		 * and leave the buffers to the next packet (as in-tree).
+		 */
+		if (unlikely(headcount == -EMSGSIZE)) {
+			vhl_net_rx_drop(sock);
+			continue;
+		}
 		/* Malformed chain: the queue is broken now. */
 		if (unlikely(headcount < 0))
 			goto out_signal;
@@ -216,14 +211,6 @@ static void vhl_net_handle_rx(struct vhl_net_vq *nvq)
 				continue;
 			}
 			goto out_signal;
-		}
-
-		if (unlikely(overrun)) {
-			vhl_net_rx_drop(sock);
-			if (vhl_net_rx_return_empty(nvq, headcount))
-				goto out_signal;
-			pending += headcount;
-			continue;
 		}
 
 		memset(&msg, 0, sizeof(msg));
