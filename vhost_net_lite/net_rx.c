@@ -118,8 +118,8 @@ static void vhl_net_rx_drop(struct socket *sock)
 	iov_iter_kvec(&msg.msg_iter, VHL_ITER_DEST, &kv, 1, sizeof(scratch));
 	err = sock->ops->recvmsg(sock, &msg, sizeof(scratch),
 				 MSG_DONTWAIT | MSG_TRUNC);
-	pr_debug("dropped RX packet too big for the guest's buffers: %d\n",
-		 err);
+	pr_debug_ratelimited("dropped RX packet too big for the guest: %d\n",
+			     err);
 }
 
 /*
@@ -227,8 +227,8 @@ static void vhl_net_handle_rx(struct vhl_net_vq *nvq)
 		 * gone, the buffers are still free.
 		 */
 		if (unlikely(err != sock_len)) {
-			pr_debug("discarded RX packet: got %d, expected %d\n",
-				 err, sock_len);
+			pr_debug_ratelimited("discarded RX packet: got %d, expected %d\n",
+					     err, sock_len);
 			vhl_discard_vq_desc(vq, headcount);
 			continue;
 		}

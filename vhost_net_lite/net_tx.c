@@ -80,7 +80,7 @@ static void vhl_net_handle_tx(struct vhl_net_vq *nvq)
 				break;
 			}
 			/* Dropped, as a NIC would. */
-			pr_debug("dropped TX packet: %d\n", err);
+			pr_debug_ratelimited("dropped TX packet: %d\n", err);
 		}
 
 		if (unlikely(vhl_add_used(vq, head, 0)))
