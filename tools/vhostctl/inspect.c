@@ -157,7 +157,8 @@ static bool is_number(const char *s, size_t len)
 {
 	size_t i;
 
-	if (!len || len > 20)
+	/* JSON numbers have no leading zeros (pointer hashes do). */
+	if (!len || len > 20 || (len > 1 && s[0] == '0'))
 		return false;
 	for (i = 0; i < len; i++)
 		if (!isdigit((unsigned char)s[i]))
@@ -294,6 +295,9 @@ static int scan_devices(dev_fn_t fn, void *arg)
 		if (!is_pid_dir(pe->d_name))
 			continue;
 		pid = (pid_t)atoi(pe->d_name);
+		/* Descriptors vhostctl merely inherited are its parent's. */
+		if (pid == getpid())
+			continue;
 		snprintf(path, sizeof(path), "/proc/%d/fd", pid);
 		fds = opendir(path);
 		if (!fds)
