@@ -40,7 +40,7 @@
 #define VHL_NET_BACKEND_FEATURES 0ULL
 
 /* Bounds of the waits: for something that must happen, and must not. */
-#define WAIT_MS		3000
+#define WAIT_MS		5000
 #define QUIET_MS	200
 
 /* Number of virtqueues of vhost-net: 0 RX, 1 TX. */
