@@ -24,7 +24,7 @@ static void vhl_vq_show(struct seq_file *m, int i, struct vhl_virtqueue *vq)
 		   READ_ONCE(st->bytes), READ_ONCE(st->packets),
 		   READ_ONCE(st->errors), READ_ONCE(st->worker_ns));
 	/* %p hashes: ring addresses identify rings without leaking them. */
-	seq_printf(m, " desc=%p avail=%p used_ring=%p\n", READ_ONCE(vq->desc),
+	seq_printf(m, " desc_ring=%p avail_ring=%p used_ring=%p\n", READ_ONCE(vq->desc),
 		   READ_ONCE(vq->avail), READ_ONCE(vq->used));
 }
 
