@@ -10,7 +10,7 @@ KERNELS ?= $(shell ls /lib/modules 2>/dev/null | grep -E '^6\.(1|12)\.[0-9]' | g
 BUILD := $(CURDIR)/build
 
 .PHONY: all modules modules-all userspace selftests vhostctl check demo \
-	deps lint clean help
+	deps lint clean distclean help
 
 all: modules userspace
 
@@ -40,8 +40,13 @@ demo: modules-all userspace
 lint:
 	sh scripts/lint.sh
 
+# clean keeps the caches (extracted kernels, VM images, kernel sources).
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	find $(BUILD) -mindepth 1 -maxdepth 1 ! -name vm ! -name ksrc \
+		-exec rm -rf {} + 2>/dev/null || true
+
+distclean: clean
 	rm -rf $(BUILD)
 
 help:
@@ -50,4 +55,5 @@ help:
 	@echo 'make check      build for all KERNELS and run every test in test VMs'
 	@echo 'make demo       boot a QEMU guest whose network goes through vhost_net_lite'
 	@echo 'make lint       checkpatch --strict on all C sources'
-	@echo 'make clean      remove build outputs'
+	@echo 'make clean      remove build outputs (keeps VM images and sources)'
+	@echo 'make distclean  remove all of build/'
