@@ -127,7 +127,7 @@ timeout -k 10 "$timeout" qemu-system-x86_64 \
 	</dev/null &
 vm_pid=$!
 # If we are killed, take the VM (and the lock) down with us.
-trap 'kill "$vm_pid" 2>/dev/null; rm -rf "$run"' EXIT
+trap 'kill "$vm_pid" 2>/dev/null || true; rm -rf "$run"' EXIT
 trap 'exit 130' INT TERM HUP
 wait "$vm_pid" || rc=$?
 echo   # the console may end without a newline
