@@ -1,0 +1,150 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# Usage: scripts/check.sh       (what `make check` runs after building)
+#
+# Runs every test tier and counts the KTAP results:
+#   1. host: scripts/host-checks.sh (W=1 build, sparse, uapi, checkpatch)
+#   2. per kernel, one test VM: insmod, every program in build/selftests/,
+#      rmmod, dmesg gate (selftests/vm/modtest.sh selftests)
+#   3. per kernel, one test VM: insmod, the e2e net test with a QEMU guest
+#      (selftests/e2e/net.sh), rmmod, dmesg gate (modtest.sh e2e)
+# Prints one KTAP line per result, a summary, and ends with exactly one line
+# "N passed, N failed, N skipped" (a skip is never a pass); exits 1 if
+# anything failed. Console logs and results go to build/check/.
+# Environment:
+#   KERNELS="KVER..."  kernels to test (default: the installed 6.1.* and
+#                      6.12.*); a series such as 6.12 is accepted
+#   E2E=0              skip tier 3      HOST=0   skip tier 1
+#   MODDIR=DIR         modules are DIR/KVER/vhost_core/vhost_lite.ko and
+#                      DIR/KVER/vhost_net_lite/vhost_net_lite.ko (default
+#                      build); MODDIR=in-tree tests Debian's vhost_net
+#   E2E_CONFIGS, E2E_MB  passed to net.sh (configurations, MB per flow)
+set -eu
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+logs=$top/build/check
+moddir=${MODDIR:-$top/build}
+passed=0 failed=0 skipped=0 n=0 summary=""
+
+[ -n "${KERNELS:-}" ] ||
+	KERNELS=$(ls /lib/modules | grep -E '^6\.(1|12)\.[0-9]' | sort -V)
+
+# result ok|fail|skip NAME [DETAIL]
+result() {
+	n=$((n + 1))
+	case "$1" in
+	ok) passed=$((passed + 1)); echo "ok $n $2" ;;
+	skip) skipped=$((skipped + 1)); echo "ok $n $2 # SKIP ${3:-}" ;;
+	*) failed=$((failed + 1)); echo "not ok $n $2"; [ -z "${3:-}" ] || echo "#   $3" ;;
+	esac
+}
+
+# Re-emit the top-level KTAP lines of file $2 under prefix $1.
+count_ktap() {
+	while IFS= read -r line; do
+		line=$(printf '%s' "$line" | tr -d '\r')
+		case "$line" in
+		"not ok "*) rest=${line#not ok * }; result fail "$1.$rest" ;;
+		"ok "*"# SKIP"*) rest=${line#ok * }; result skip "$1.${rest%% # SKIP*}" "${rest#*# SKIP}" ;;
+		"ok "*) rest=${line#ok * }; result ok "$1.$rest" ;;
+		"#   "*) echo "$line" ;;
+		esac
+	done <"$2"
+}
+
+# tier_summary NAME: remember the counts since the last call.
+mark_p=0 mark_f=0 mark_s=0
+tier_summary() {
+	summary="$summary
+  $(printf '%-22s' "$1") $((passed - mark_p)) passed, $((failed - mark_f)) failed, $((skipped - mark_s)) skipped"
+	mark_p=$passed mark_f=$failed mark_s=$skipped
+}
+
+# vm_tier KVER MODE TIMEOUT [RUN.SH OPTION...]: one test-VM run of
+# modtest.sh MODE.
+vm_tier() {
+	kver=$1 mode=$2 limit=$3
+	shift 3
+	name=$(echo "$kver" | cut -d. -f1,2).$mode
+	res=$logs/$kver.$mode
+	rm -rf "$res"
+	mkdir -p "$res"
+	mods=$moddir/$kver
+	[ "$moddir" != in-tree ] || mods=in-tree
+	if [ "$mods" != in-tree ]; then
+		for ko in vhost_core/vhost_lite.ko vhost_net_lite/vhost_net_lite.ko; do
+			if [ ! -f "$mods/$ko" ]; then
+				result fail "$name.modules-built" "missing $mods/$ko"
+				tier_summary "$name"
+				return 0
+			fi
+		done
+	fi
+	echo "# $name: test VM on $kver (console: $res/console.log)"
+	start=$(date +%s)
+	rc=0
+	selftests/vm/run.sh --kernel "$kver" --timeout "$limit" --results "$res" "$@" \
+		--env "E2E_CONFIGS=${E2E_CONFIGS:-}" --env "E2E_MB=${E2E_MB:-}" \
+		-- selftests/vm/modtest.sh "$mode" "$mods" \
+		>"$res/console.log" 2>&1 </dev/null || rc=$?
+	before=$failed
+	[ -f "$res/tap.txt" ] && count_ktap "$name" "$res/tap.txt"
+	case $rc in
+	0|1) result ok "$name.vm-dmesg-gate" ;;
+	125) result fail "$name.vm-dmesg-gate" "kernel log has WARNING/BUG/Oops/... lines"
+	     grep -A30 'VHL-DMESG-GATE' "$res/console.log" | tr -d '\r' | sed 's/^/#   /' ;;
+	124) result fail "$name.vm" "timed out after ${limit}s" ;;
+	*) result fail "$name.vm" "run.sh status $rc (126: VM did not boot or report)" ;;
+	esac
+	if [ "$rc" -ne 0 ] && [ "$failed" -eq "$before" ]; then
+		result fail "$name.vm-status" "modtest.sh status $rc without a failed test"
+	fi
+	if [ "$failed" -gt "$before" ]; then
+		echo "# $name: last console lines:"
+		tail -n 40 "$res/console.log" | tr -d '\r' | sed 's/^/#   | /'
+	fi
+	echo "# $name: $(($(date +%s) - start)) s"
+	tier_summary "$name"
+}
+
+mkdir -p "$logs"
+t0=$(date +%s)
+echo "TAP version 13"
+resolved=""
+for k in $KERNELS; do
+	kv=$(ls /lib/modules | grep -E "^$k(\$|[.-])" | head -1)
+	if [ -z "$kv" ]; then
+		result fail "kernel.$k" "kernel $k is not installed"
+	else
+		resolved="$resolved $kv"
+	fi
+done
+
+if [ "${HOST:-1}" != 0 ]; then
+	echo "# host: scripts/host-checks.sh$resolved (log: $logs/host.log)"
+	sh scripts/host-checks.sh $resolved >"$logs/host.log" 2>&1 || true
+	count_ktap host "$logs/host.log"
+	tier_summary host
+else
+	echo "# host tier skipped (HOST=0)"
+fi
+for kv in $resolved; do
+	vm_tier "$kv" selftests 1200
+done
+if [ "${E2E:-1}" != 0 ]; then
+	for kv in $resolved; do
+		# The L2 guest runs ~20% faster without PTI in the test VM.
+		vm_tier "$kv" e2e 1200 --append mitigations=off
+	done
+else
+	echo "# e2e tier skipped (E2E=0)"
+fi
+
+echo "# summary ($(($(date +%s) - t0)) s):$summary"
+if [ "${E2E:-1}" = 0 ]; then
+	echo "# e2e tier was skipped (E2E=0)"
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,61 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Helpers sourced by the e2e tests (bash): KTAP result lines, bounded
+# retries and waits. Not run directly.
+
+TAP_COUNT=0 TAP_FAILED=0
+
+# tap_result NAME PASS|FAIL|SKIP DETAIL
+tap_result() {
+	TAP_COUNT=$((TAP_COUNT + 1))
+	case "$2" in
+	PASS) echo "ok $TAP_COUNT $1" ;;
+	SKIP) echo "ok $TAP_COUNT $1 # SKIP $3" ;;
+	*) echo "not ok $TAP_COUNT $1"; TAP_FAILED=$((TAP_FAILED + 1)) ;;
+	esac
+	[ "$2" = SKIP ] || [ -z "${3:-}" ] || echo "#   $3"
+}
+
+# retry N CMD...: run CMD until it succeeds, at most N tries 1 s apart.
+retry() {
+	local n=$1
+	shift
+	until "$@"; do
+		n=$((n - 1))
+		[ "$n" -gt 0 ] || return 1
+		sleep 1
+	done
+}
+
+# wait_pid PID DEADLINE: wait for a child until DEADLINE (epoch seconds),
+# then kill it; returns its status (255 when killed).
+wait_pid() {
+	local pid=$1 deadline=$2
+	while kill -0 "$pid" 2>/dev/null; do
+		if [ "$(date +%s)" -ge "$deadline" ]; then
+			kill -9 "$pid" 2>/dev/null || true
+			wait "$pid" 2>/dev/null || true
+			return 255
+		fi
+		sleep 0.2
+	done
+	wait "$pid"
+}
+
+# guest_results SERIAL NAME...: one KTAP line per expected
+# "E2E-RESULT NAME PASS|FAIL DETAIL" line of the guest's serial log; a
+# missing line is a failure.
+guest_results() {
+	local serial=$1 name line status detail
+	shift
+	for name in "$@"; do
+		line=$(grep -a -m1 "^E2E-RESULT $name " "$serial" | tr -d '\r') || true
+		if [ -z "$line" ]; then
+			tap_result "$name" FAIL "guest did not report $name"
+		else
+			read -r _ _ status detail <<<"$line"
+			tap_result "$name" "$status" "$detail"
+		fi
+	done
+}

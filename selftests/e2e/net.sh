@@ -1,0 +1,295 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# End-to-end test of a vhost-net device with a QEMU "L2" guest. Runs as root
+# INSIDE the test VM, e.g.
+#   selftests/vm/run.sh --kernel 6.12 -- sh -c 'modprobe vhost_net &&
+#       VHOST_DEV=/dev/vhost-net selftests/e2e/net.sh'
+# Usage: net.sh [CONFIG...]      (default: default noevidx mq)
+#   default  virtio-net-pci, one queue pair, tap by ifname + vhostfd=
+#   noevidx  same with event_idx=off,indirect_desc=off
+#   mq       two queue pairs (mq=on): fdexec opens the tap queues and the
+#            vhost fds for fds=/vhostfds=
+# All configurations are NICs of ONE L2 guest boot (NIC i: tap vhltapI,
+# host 10.99.I.1/24, guest 10.99.I.2/24), each with its own vhost fds.
+# Environment:
+#   VHOST_DEV    vhost device under test (default /dev/vhost-net-lite)
+#   L2_KVER      L2 guest kernel (default: the installed 6.1 series)
+#   E2E_MB       MB per flow and direction (default 2)
+#   E2E_TIMEOUT  bound on the L2 guest run in seconds (default 400)
+# Checks per NIC: guest and host ping each other, sha256-checked transfers
+# both ways (one flow per queue pair, flow q on guest CPU q), RX interrupts
+# per queue in the guest, the device's own counters from fdinfo (vhl-vqN
+# lines, RX vq 0 and TX vq 1 of every vhost fd must have packets > 0;
+# skipped for the in-tree /dev/vhost-net, which has none); plus the guest's
+# dmesg and a clean guest shutdown. Output is KTAP; exit 1 on any failure.
+set -eu
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+OUT=$REPO/build/e2e
+VHOST_DEV=${VHOST_DEV:-/dev/vhost-net-lite}
+E2E_MB=${E2E_MB:-2}
+E2E_TIMEOUT=${E2E_TIMEOUT:-400}
+WORK=$(mktemp -d /tmp/e2e-net.XXXXXX)
+SERIAL=$WORK/serial
+: >"$SERIAL"
+# shellcheck source=selftests/e2e/lib.sh
+. "$HERE/lib.sh"
+
+pids=() taps=()
+cleanup() {
+	local p
+	for p in "${pids[@]+"${pids[@]}"}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in "${taps[@]+"${taps[@]}"}"; do
+		ip link del "$p" 2>/dev/null || true
+	done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+queues_of() {
+	[ "$1" = mq ] && echo 2 || echo 1
+}
+
+# Everything the L2 guest needs: kernel, initramfs, fdexec, data.
+prepare() {
+	local k=${L2_KVER:-}
+	[ -n "$k" ] || k=$(ls /lib/modules | grep -m1 '^6\.1\.' || uname -r)
+	L2_VMLINUX=$("$REPO/selftests/vm/mkvmlinux.sh" "$k" "$REPO/build/vm")
+	L2_INITRD=$REPO/build/vm/l2-initramfs-$k.cpio
+	"$REPO/selftests/vm/mkinitramfs.sh" "$k" "$L2_INITRD" "$HERE/l2-init.sh" \
+		virtio_pci virtio_net
+	mkdir -p "$OUT"
+	if ! [ "$OUT/fdexec" -nt "$HERE/fdexec.c" ]; then
+		cc -O2 -Wall -o "$OUT/fdexec" "$HERE/fdexec.c"
+	fi
+	modprobe tun
+	head -c $((E2E_MB << 20)) /dev/urandom >"$WORK/h2g.data"
+	H2G_SHA=$(sha256sum <"$WORK/h2g.data" | cut -d' ' -f1)
+	echo "# L2 kernel $k, device $VHOST_DEV, $E2E_MB MB per flow and direction"
+}
+
+# Tap vhltap$1 for $2 queues, and the listeners of its flows.
+setup_nic() {
+	local i=$1 queues=$2 q port tap=vhltap$1 mq=""
+	[ "$queues" -eq 1 ] || mq=multi_queue
+	ip tuntap add dev "$tap" mode tap vnet_hdr $mq
+	taps+=("$tap")
+	ip addr add "10.99.$i.1/24" dev "$tap"
+	ip link set "$tap" up
+	for ((q = 0; q < queues; q++)); do
+		port=$((5000 + 100 * i + 2 * q))
+		timeout "$E2E_TIMEOUT" socat -u "FILE:$WORK/h2g.data" \
+			"TCP-LISTEN:$((port + 1)),reuseaddr,bind=10.99.$i.1" &
+		pids+=($!)
+		timeout "$E2E_TIMEOUT" socat -u \
+			"TCP-LISTEN:$((port + 2)),reuseaddr,bind=10.99.$i.1" \
+			"CREATE:$WORK/g2h.$i.$q" &
+		pids+=($!)
+		FLOW_PIDS+=($!)
+	done
+}
+
+# Start the L2 QEMU with one NIC per configuration; sets QEMU_PID and
+# VHOST_FDS (one "CONFIG.pairQ=FD" word per vhost fd).
+start_l2() {
+	local i=0 cfg queues smp=1 nics="" opts mqcfg="" fd
+	local qemu=(qemu-system-x86_64 -accel tcg,thread=multi -m 512M -cpu max
+		-nographic -nodefaults -no-reboot -serial "file:$SERIAL" -bios qboot.rom
+		-kernel "$L2_VMLINUX" -initrd "$L2_INITRD")
+	local single=()
+	VHOST_FDS=""
+	for cfg in "$@"; do
+		queues=$(queues_of "$cfg")
+		nics="$nics,$cfg:$queues"
+		opts="netdev=n$i,mac=52:54:00:99:0$i:02"
+		case "$cfg" in
+		noevidx) opts="$opts,event_idx=off,indirect_desc=off" ;;
+		mq) opts="$opts,mq=on,vectors=$((2 * queues + 2))" ;;
+		esac
+		if [ "$queues" -gt 1 ]; then
+			[ -z "$mqcfg" ] || { echo "# only one multi-queue NIC is supported" >&2; return 1; }
+			mqcfg=$cfg smp=$queues
+			qemu+=(-netdev "tap,id=n$i,fds=@TAPFDS@,vhost=on,vhostfds=@VHOSTFDS@")
+		else
+			exec {fd}<>"$VHOST_DEV"
+			single+=("$fd")
+			VHOST_FDS="$VHOST_FDS $cfg.pair0=$fd"
+			qemu+=(-netdev "tap,id=n$i,ifname=vhltap$i,script=no,downscript=no,vhost=on,vhostfd=$fd")
+		fi
+		qemu+=(-device "virtio-net-pci,$opts")
+		i=$((i + 1))
+	done
+	qemu+=(-smp "$smp" -append "console=ttyS0 panic=-1 quiet tsc=reliable cryptomgr.notests mitigations=off e2e_nics=${nics#,} e2e_sha=$H2G_SHA")
+	if [ -n "$mqcfg" ]; then
+		qemu=("$OUT/fdexec" -t "vhltap$(index_of "$mqcfg" "$@")" -q "$smp" -v "$VHOST_DEV" -- "${qemu[@]}")
+	fi
+	"${qemu[@]}" </dev/null >"$WORK/qemu.log" 2>&1 &
+	QEMU_PID=$!
+	pids+=($!)
+	for fd in "${single[@]+"${single[@]}"}"; do
+		exec {fd}>&-
+	done
+	if [ -n "$mqcfg" ]; then
+		# fdexec's vhost fds are the ones we did not open, in queue order.
+		local q=0 f
+		for f in $(vhost_fds "$QEMU_PID"); do
+			case " ${single[*]+"${single[*]}"} " in *" $f "*) continue ;; esac
+			VHOST_FDS="$VHOST_FDS $mqcfg.pair$q=$f"
+			q=$((q + 1))
+		done
+	fi
+}
+
+index_of() {
+	local want=$1 i=0 c
+	shift
+	for c in "$@"; do
+		[ "$c" = "$want" ] && echo "$i" && return
+		i=$((i + 1))
+	done
+}
+
+# Sorted numbers of the fds of process $1 that are open on $VHOST_DEV,
+# once the process has exec'd QEMU (bounded wait).
+vhost_fds() {
+	local pid=$1 f n
+	for ((n = 0; n < 50; n++)); do
+		[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$(command -v qemu-system-x86_64)" ] && break
+		sleep 0.1
+	done
+	for f in /proc/"$pid"/fd/*; do
+		[ "$(readlink "$f")" = "$VHOST_DEV" ] && echo "${f##*/}"
+	done | sort -n
+}
+
+# Wait for a line starting with $2 in the serial log until epoch $1, or
+# until QEMU is gone.
+wait_serial() {
+	local deadline=$1 what=$2
+	while [ "$(date +%s)" -lt "$deadline" ]; do
+		grep -aq "^$what" "$SERIAL" 2>/dev/null && return 0
+		kill -0 "$QEMU_PID" 2>/dev/null || return 1
+		sleep 0.5
+	done
+	return 1
+}
+
+# Per-vq packet counters of each vhost fd of QEMU.
+check_counters() {
+	local w name fd info rx tx
+	for w in $VHOST_FDS; do
+		name=${w%=*} fd=${w#*=}
+		info=/proc/$QEMU_PID/fdinfo/$fd
+		if ! grep -q '^vhl-vq' "$info" 2>/dev/null; then
+			if [ "$VHOST_DEV" = /dev/vhost-net ]; then
+				tap_result "$name.vhost-counters" SKIP "in-tree $VHOST_DEV has no vhl-vq fdinfo lines"
+			else
+				tap_result "$name.vhost-counters" FAIL "no vhl-vq lines in $info"
+			fi
+			continue
+		fi
+		rx=$(vq_field "$info" 0 packets) tx=$(vq_field "$info" 1 packets)
+		if [ "${rx:-0}" -gt 0 ] && [ "${tx:-0}" -gt 0 ]; then
+			tap_result "$name.vhost-counters" PASS "rx packets=$rx tx packets=$tx"
+		else
+			tap_result "$name.vhost-counters" FAIL "rx packets=${rx:-?} tx packets=${tx:-?}"
+		fi
+	done
+}
+
+# Value of key $3 on the "vhl-vq$2:" line of fdinfo file $1.
+vq_field() {
+	awk -v vq="vhl-vq$2:" -v key="$3" '$1 == vq {
+		for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == key) print kv[2] } }' "$1"
+}
+
+# Host-side results of the guest-to-host flows of NIC $1 ($2, $3 queues):
+# the guest sends back what it received.
+check_g2h() {
+	local i=$1 cfg=$2 queues=$3 q got f
+	for ((q = 0; q < queues; q++)); do
+		grep -aq "^E2E-RESULT $cfg.g2h-q$q " "$SERIAL" && continue
+		f=$WORK/g2h.$i.$q
+		got=$( (sha256sum <"$f" | cut -d" " -f1) 2>/dev/null) || got=""
+		if [ "$got" = "$H2G_SHA" ]; then
+			tap_result "$cfg.g2h-q$q" PASS "$(wc -c <"$f") bytes"
+		else
+			tap_result "$cfg.g2h-q$q" FAIL "sha256 ${got:-none}, want $H2G_SHA"
+		fi
+	done
+}
+
+run() {
+	local i cfg q deadline rc=0 t0=$SECONDS expect=()
+	FLOW_PIDS=()
+	for ((i = 1; i <= $#; i++)); do
+		cfg=${!i}
+		setup_nic $((i - 1)) "$(queues_of "$cfg")"
+	done
+	start_l2 "$@"
+	deadline=$(($(date +%s) + E2E_TIMEOUT))
+
+	if wait_serial "$deadline" E2E-READY; then
+		echo "# L2 network up after $((SECONDS - t0)) s"
+		i=0
+		for cfg in "$@"; do
+			if retry 10 busybox ping -c 1 -W 2 "10.99.$i.2" >/dev/null; then
+				tap_result "$cfg.ping-guest" PASS \
+					"$(busybox ping -c 3 -W 5 "10.99.$i.2" | tail -1)"
+			else
+				tap_result "$cfg.ping-guest" FAIL "no reply from 10.99.$i.2"
+			fi
+			i=$((i + 1))
+		done
+	fi
+	if wait_serial "$deadline" E2E-DONE; then
+		echo "# L2 checks done after $((SECONDS - t0)) s"
+		check_counters
+		retry 10 busybox nc -w 5 10.99.0.2 5999 </dev/null 2>/dev/null || true
+	fi
+	wait_pid "$QEMU_PID" "$deadline" || rc=$?
+	if [ "$rc" -eq 0 ]; then
+		tap_result l2-shutdown PASS "after $((SECONDS - t0)) s"
+	else
+		tap_result l2-shutdown FAIL "QEMU status $rc (255: killed at the deadline)"
+		sed 's/^/# qemu: /' "$WORK/qemu.log"
+	fi
+	for q in "${FLOW_PIDS[@]}"; do
+		wait_pid "$q" $(($(date +%s) + 10)) || true
+	done
+
+	for cfg in "$@"; do
+		expect+=("$cfg.eth-up" "$cfg.queues" "$cfg.ping-host")
+		for ((q = 0; q < $(queues_of "$cfg"); q++)); do
+			expect+=("$cfg.h2g-q$q" "$cfg.irq-input.$q")
+		done
+	done
+	guest_results "$SERIAL" "${expect[@]}" l2-dmesg
+	i=0
+	for cfg in "$@"; do
+		check_g2h "$i" "$cfg" "$(queues_of "$cfg")"
+		i=$((i + 1))
+	done
+	if [ "$TAP_FAILED" -gt 0 ]; then
+		tr -d '\r' <"$SERIAL" | sed 's/^/# l2: /'
+	else
+		grep -a -E 'E2E-(BOOTED|MODULES|READY|SENT|FLOWS-DONE|DONE)' "$SERIAL" | tr -d '\r' | sed 's/^/# l2: /'
+	fi
+}
+
+configs=("$@")
+[ ${#configs[@]} -gt 0 ] || configs=(default noevidx mq)
+echo "TAP version 13"
+if [ ! -c "$VHOST_DEV" ]; then
+	tap_result vhost-device FAIL "$VHOST_DEV is not a character device"
+	echo "1..$TAP_COUNT"
+	exit 1
+fi
+prepare
+run "${configs[@]}"
+echo "1..$TAP_COUNT"
+[ "$TAP_FAILED" -eq 0 ]

@@ -1,0 +1,124 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Usage (inside the test VM, see run.sh): modtest.sh selftests|e2e MODDIR
+#
+# Loads tun and the vhost-lite modules from MODDIR (vhost_core/vhost_lite.ko,
+# vhost_net_lite/vhost_net_lite.ko), then either runs every selftest program
+# in build/selftests/ (kselftest TAP; test cases are re-numbered as
+# PROGRAM.CASE) or the e2e net test (selftests/e2e/net.sh), then unloads
+# the modules. MODDIR "in-tree" loads Debian's vhost_net instead (device
+# /dev/vhost-net), to validate the tests themselves. Prints KTAP and writes
+# it to $VHL_RESULTS/tap.txt; exits 1 if anything failed.
+set -u
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$REPO"
+# shellcheck source=selftests/e2e/lib.sh
+. selftests/e2e/lib.sh
+
+mode=${1:?usage: modtest.sh selftests|e2e MODDIR} moddir=${2:?MODDIR}
+tap=${VHL_RESULTS:-/tmp}/tap.txt
+
+check() {
+	local name=$1 out rc=0
+	shift
+	out=$("$@" 2>&1) || rc=$?
+	if [ "$rc" -eq 0 ]; then
+		tap_result "$name" PASS ""
+	else
+		tap_result "$name" FAIL "$* -> $rc: $out"
+	fi
+	return "$rc"
+}
+
+# Run selftest program $1, re-emitting its top-level TAP results.
+run_prog() {
+	local prog=$1 name=${1##*/} rc=0 limit line status rest seen=0 bad=0
+	limit=$(sed -n 's/^timeout=//p' selftests/settings 2>/dev/null)
+	echo "# selftest $name"
+	timeout -k 5 "${limit:-300}" "$prog" >"/tmp/$name.out" 2>&1 </dev/null || rc=$?
+	sed 's/^/# | /' "/tmp/$name.out"
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*|"not ok "*) ;;
+		*) continue ;;
+		esac
+		seen=$((seen + 1))
+		status=PASS
+		[ "${line#not ok}" = "$line" ] || { status=FAIL; bad=1; }
+		rest=${line#*ok }
+		rest=${rest#* }
+		case "$rest" in
+		*"# SKIP"*) tap_result "$name.${rest%% # SKIP*}" SKIP "${rest#*# SKIP }" ;;
+		*) tap_result "$name.${rest%% # *}" "$status" "" ;;
+		esac
+	done <"/tmp/$name.out"
+	case "$rc" in
+	0) [ "$seen" -gt 0 ] || tap_result "$name" PASS "" ;;
+	4) [ "$seen" -gt 0 ] || tap_result "$name" SKIP "program skipped (exit 4)" ;;
+	*) [ "$bad" -eq 1 ] || tap_result "$name" FAIL "exit status $rc (124: timeout) without a failed case" ;;
+	esac
+}
+
+run_selftests() {
+	local p n=0
+	for p in build/selftests/*; do
+		[ -f "$p" ] && [ -x "$p" ] || continue
+		[ "$(head -c 4 "$p" | tr -d '\000')" = "$(printf '\177ELF')" ] || continue
+		run_prog "$p"
+		n=$((n + 1))
+	done
+	[ "$n" -gt 0 ] || tap_result selftests FAIL "no selftest programs in build/selftests/"
+}
+
+main() {
+	echo "TAP version 13"
+	echo "# kernel $(uname -r), modules from $moddir"
+	check modprobe.tun modprobe tun
+	if [ "$moddir" = in-tree ]; then
+		loaded=0
+		check modprobe.vhost_net modprobe vhost_net && loaded=1
+		export VHOST_DEV=/dev/vhost-net VHOST_NET_DEV=/dev/vhost-net
+	else
+		loaded=0
+		check insmod.vhost_lite insmod "$moddir/vhost_core/vhost_lite.ko" &&
+			check insmod.vhost_net_lite insmod "$moddir/vhost_net_lite/vhost_net_lite.ko" &&
+			loaded=1
+		export VHOST_DEV=/dev/vhost-net-lite VHOST_NET_DEV=/dev/vhost-net-lite
+	fi
+
+	if [ "$loaded" -eq 1 ]; then
+		case "$mode" in
+		selftests) run_selftests ;;
+		e2e)
+			# Fold net.sh's own KTAP into ours, as it comes.
+			while IFS= read -r line; do
+				case "$line" in
+				"ok "*"# SKIP"*) line=${line#ok * }; tap_result "net.${line%% # SKIP*}" SKIP "${line#*# SKIP }" ;;
+				"ok "*) line=${line#ok * }; tap_result "net.$line" PASS "" ;;
+				"not ok "*) line=${line#not ok * }; tap_result "net.$line" FAIL "" ;;
+				"TAP version"*|1..*) ;;
+				*) echo "$line" ;;
+				esac
+			done < <(selftests/e2e/net.sh ${E2E_CONFIGS:-} 2>&1)
+			wait $! && rc=0 || rc=$?
+			[ "$rc" -eq 0 ] || [ "$TAP_FAILED" -gt 0 ] ||
+				tap_result net FAIL "net.sh exited $rc without a failed check"
+			;;
+		*) tap_result "$mode" FAIL "unknown mode" ;;
+		esac
+	fi
+
+	if [ "$moddir" = in-tree ]; then
+		check rmmod.vhost_net rmmod vhost_net
+	elif [ "$loaded" -eq 1 ]; then
+		check rmmod.vhost_net_lite rmmod vhost_net_lite
+		check rmmod.vhost_lite rmmod vhost_lite
+	fi
+	echo "1..$TAP_COUNT"
+	[ "$TAP_FAILED" -eq 0 ]
+}
+
+main 2>&1 | tee "$tap"
+exit "${PIPESTATUS[0]}"
