@@ -31,7 +31,9 @@ vhostctl:
 deps:
 	sh scripts/deps.sh
 
-check: modules-all userspace
+# Builds are part of what check counts (scripts/host-checks.sh), so a build
+# failure still ends in the "N passed, N failed" line.
+check:
 	KERNELS="$(KERNELS)" sh scripts/check.sh
 
 demo: modules-all userspace

@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # host-checks.sh KVER...: the host tier of `make check`, printed as TAP:
-# the modules build W=1-clean and sparse-clean for each kernel, the uapi header compiles as
-# C90, and checkpatch --strict is clean on every C file.
+# the modules build W=1-clean and sparse-clean for each kernel, the
+# userspace tools build warning-free, the guest-driver library's own test
+# passes, the uapi header compiles as C90, and checkpatch --strict is clean
+# on every C file.
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,6 +41,19 @@ for k in "$@"; do
 	[ $rc -eq 0 ] || sed 's/^/# /' build/host-check.log
 	result $rc "sparse.$k"
 done
+
+make -s userspace >build/host-check.log 2>&1
+rc=$?
+if grep -E 'warning:|error:' build/host-check.log; then
+	rc=1
+fi
+[ $rc -eq 0 ] || sed 's/^/# /' build/host-check.log
+result $rc "build.userspace"
+
+build/selftests/virtq_lib_test >build/host-check.log 2>&1
+rc=$?
+sed 's/^/# /' build/host-check.log | grep -E '^# (not ok|# Totals)' || true
+result $rc "virtq_lib_test"
 
 rc=0
 for h in uapi/linux/*.h; do

@@ -17,6 +17,7 @@
 #   L2_KVER      L2 guest kernel (default: the installed 6.1 series)
 #   E2E_MB       MB per flow and direction (default 2)
 #   E2E_TIMEOUT  bound on the L2 guest run in seconds (default 400)
+#   E2E_SHOW     if set, print vhostctl list/show of QEMU's vhost fds (demo)
 # Checks per NIC: guest and host ping each other, sha256-checked transfers
 # both ways (one flow per queue pair, flow q on guest CPU q), RX interrupts
 # per queue in the guest, the device's own counters from fdinfo (vhl-vqN
@@ -191,6 +192,12 @@ check_counters() {
 				tap_result "$name.vhost-counters" FAIL "no vhl-vq lines in $info"
 			fi
 			continue
+		fi
+		if [ -n "${E2E_SHOW:-}" ]; then
+			echo "# vhostctl list; vhostctl show $pid:${fd##*/}:"
+			"$REPO/build/vhostctl/vhostctl" list | sed 's/^/#   /'
+			"$REPO/build/vhostctl/vhostctl" show "$pid:${fd##*/}" |
+				sed 's/^/#   /'
 		fi
 		rx=$(vq_field "$info" 0 packets) tx=$(vq_field "$info" 1 packets)
 		if [ "${rx:-0}" -gt 0 ] && [ "${tx:-0}" -gt 0 ]; then
