@@ -57,6 +57,7 @@ count_ktap() {
 # tier_summary NAME: remember the counts since the last call.
 mark_p=0 mark_f=0 mark_s=0
 tier_summary() {
+	[ "$passed$failed$skipped" != "$mark_p$mark_f$mark_s" ] || return 0
 	summary="$summary
   $(printf '%-22s' "$1") $((passed - mark_p)) passed, $((failed - mark_f)) failed, $((skipped - mark_s)) skipped"
 	mark_p=$passed mark_f=$failed mark_s=$skipped
@@ -114,13 +115,17 @@ t0=$(date +%s)
 echo "TAP version 13"
 resolved=""
 for k in $KERNELS; do
-	kv=$(ls /lib/modules | grep -E "^$k(\$|[.-])" | head -1)
+	kv=""
+	for m in $(ls /lib/modules); do
+		case "$m" in "$k"|"$k".*|"$k"-*) kv=$m; break ;; esac
+	done
 	if [ -z "$kv" ]; then
 		result fail "kernel.$k" "kernel $k is not installed"
 	else
 		resolved="$resolved $kv"
 	fi
 done
+tier_summary kernels
 
 if [ "${HOST:-1}" != 0 ]; then
 	echo "# host: scripts/host-checks.sh$resolved (log: $logs/host.log)"

@@ -24,7 +24,7 @@
 #define FDEXEC_MAX_QUEUES	16
 #define FDEXEC_LIST_LEN		(FDEXEC_MAX_QUEUES * 12)
 
-static void usage(void)
+static void fdexec_usage(void)
 {
 	fprintf(stderr,
 		"usage: fdexec -t TAP -q N [-v VHOSTDEV] -- PROGRAM [ARG...]\n");
@@ -41,7 +41,7 @@ static int tap_open_queue(const char *name)
 		return -1;
 	memset(&ifr, 0, sizeof(ifr));
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE;
-	strncpy(ifr.ifr_name, name, IFNAMSIZ - 1);
+	snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		close(fd);
 		return -1;
@@ -76,7 +76,7 @@ static char *substitute(const char *arg, const char *key, const char *val)
 		memcpy(o, val, vlen);
 		o += vlen;
 	}
-	strcpy(o, arg);
+	memcpy(o, arg, strlen(arg) + 1);
 	return out;
 }
 
@@ -98,11 +98,12 @@ int main(int argc, char **argv)
 			vhost = optarg;
 			break;
 		default:
-			usage();
+			fdexec_usage();
 		}
 	}
-	if (!tap || queues < 1 || queues > FDEXEC_MAX_QUEUES || optind >= argc)
-		usage();
+	if (!tap || strlen(tap) >= IFNAMSIZ || queues < 1 ||
+	    queues > FDEXEC_MAX_QUEUES || optind >= argc)
+		fdexec_usage();
 
 	for (i = 0; i < queues; i++) {
 		fd = tap_open_queue(tap);

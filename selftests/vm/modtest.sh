@@ -9,7 +9,8 @@
 # PROGRAM.CASE) or the e2e net test (selftests/e2e/net.sh), then unloads
 # the modules. MODDIR "in-tree" loads Debian's vhost_net instead (device
 # /dev/vhost-net), to validate the tests themselves. Prints KTAP and writes
-# it to $VHL_RESULTS/tap.txt; exits 1 if anything failed.
+# it to $VHL_RESULTS/tap.txt; exits 1 if anything failed. SELFTESTS_DIR
+# overrides build/selftests; E2E_CONFIGS is passed to net.sh.
 set -u
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -63,13 +64,13 @@ run_prog() {
 
 run_selftests() {
 	local p n=0
-	for p in build/selftests/*; do
+	for p in "${SELFTESTS_DIR:-build/selftests}"/*; do
 		[ -f "$p" ] && [ -x "$p" ] || continue
 		[ "$(head -c 4 "$p" | tr -d '\000')" = "$(printf '\177ELF')" ] || continue
 		run_prog "$p"
 		n=$((n + 1))
 	done
-	[ "$n" -gt 0 ] || tap_result selftests FAIL "no selftest programs in build/selftests/"
+	[ "$n" -gt 0 ] || tap_result selftests FAIL "no selftest programs in ${SELFTESTS_DIR:-build/selftests}"
 }
 
 main() {
