@@ -194,9 +194,9 @@ check_counters() {
 			continue
 		fi
 		if [ -n "${E2E_SHOW:-}" ]; then
-			echo "# vhostctl list; vhostctl show $pid:${fd##*/}:"
+			echo "# vhostctl list; vhostctl show $QEMU_PID:${fd##*/}:"
 			"$REPO/build/vhostctl/vhostctl" list | sed 's/^/#   /'
-			"$REPO/build/vhostctl/vhostctl" show "$pid:${fd##*/}" |
+			"$REPO/build/vhostctl/vhostctl" show "$QEMU_PID:${fd##*/}" |
 				sed 's/^/#   /'
 		fi
 		rx=$(vq_field "$info" 0 packets) tx=$(vq_field "$info" 1 packets)
