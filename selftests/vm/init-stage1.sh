@@ -4,7 +4,8 @@
 # /init of the test VM's initramfs (busybox). Not run by hand: run.sh
 # builds it in and passes, on the kernel command line (they reach us as
 # environment variables):
-#   vhl_shares=TAG:PATH[,TAG:PATH...]  read-write 9p shares to mount at PATH
+#   vhl_shares=TAG:PATH[,TAG:PATH...]  9p shares to mount at PATH, in order
+#                                      (read-only if QEMU exports them so)
 #   vhl_stage2=PATH                    script on the host root to exec next
 # Loads the 9p modules, mounts the host root read-only (tag "hostroot") on
 # /newroot with tmpfs over the usual writable places, mounts the shares,

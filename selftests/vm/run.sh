@@ -95,8 +95,12 @@ trap 'rm -rf "$run"' EXIT
 	printf '%s\n' "$cmd"
 } >"$run/cmd"
 
-shares="vhlbuild:$BUILD"
-virtfs=(-virtfs "local,path=$BUILD,mount_tag=vhlbuild,security_model=none,multidevs=remap")
+# The repo is shared on its own (read-only) so that it is visible even
+# where the VM puts tmpfs (a clone under /tmp or /root); build/ on top of
+# it read-write.
+shares="vhlrepo:$REPO,vhlbuild:$BUILD"
+virtfs=(-virtfs "local,path=$REPO,mount_tag=vhlrepo,security_model=none,readonly=on,multidevs=remap"
+	-virtfs "local,path=$BUILD,mount_tag=vhlbuild,security_model=none,multidevs=remap")
 case "$results/" in
 "$BUILD"/*) ;;
 *)
