@@ -59,7 +59,8 @@ mark_p=0 mark_f=0 mark_s=0
 tier_summary() {
 	[ "$passed$failed$skipped" != "$mark_p$mark_f$mark_s" ] || return 0
 	summary="$summary
-  $(printf '%-22s' "$1") $((passed - mark_p)) passed, $((failed - mark_f)) failed, $((skipped - mark_s)) skipped"
+  $(printf '%-16s' "$1") $((passed - mark_p)) passed, $((failed - mark_f)) failed,"
+	summary="$summary $((skipped - mark_s)) skipped"
 	mark_p=$passed mark_f=$failed mark_s=$skipped
 }
 
@@ -116,7 +117,8 @@ echo "TAP version 13"
 resolved=""
 for k in $KERNELS; do
 	kv=""
-	for m in $(ls /lib/modules); do
+	for m in /lib/modules/*; do
+		m=${m##*/}
 		case "$m" in "$k"|"$k".*|"$k"-*) kv=$m; break ;; esac
 	done
 	if [ -z "$kv" ]; then

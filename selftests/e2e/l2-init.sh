@@ -80,8 +80,7 @@ irq_counts() {
 
 # ping_check NAME HOST: ping until 3 replies, bounded.
 ping_check() {
-	out=$(ping -c 3 -A -w 30 "$2")
-	if [ $? -eq 0 ]; then
+	if out=$(ping -c 3 -A -w 30 "$2"); then
 		result "$1.ping-host" PASS "$(echo "$out" | tail -2 | tr '\n' ' ')"
 	else
 		result "$1.ping-host" FAIL "no reply from $2"

@@ -101,7 +101,7 @@ setup_nic() {
 # Start the L2 QEMU with one NIC per configuration; sets QEMU_PID and
 # VHOST_FDS (one "CONFIG.pairQ=FD" word per vhost fd).
 start_l2() {
-	local i=0 cfg queues smp=1 nics="" opts mqcfg="" fd
+	local i=0 cfg queues smp=1 nics="" opts mqcfg="" fd append
 	local qemu=(qemu-system-x86_64 -accel tcg,thread=multi -m 512M -cpu max
 		-nographic -nodefaults -no-reboot -serial "file:$SERIAL" -bios qboot.rom
 		-kernel "$L2_VMLINUX" -initrd "$L2_INITRD")
@@ -128,9 +128,12 @@ start_l2() {
 		qemu+=(-device "virtio-net-pci,$opts")
 		i=$((i + 1))
 	done
-	qemu+=(-smp "$smp" -append "console=ttyS0 panic=-1 quiet tsc=reliable cryptomgr.notests mitigations=off e2e_nics=${nics#,} e2e_sha=$H2G_SHA")
+	# Boot-time savers for the guest kernel (it is not what is tested).
+	append="console=ttyS0 panic=-1 quiet tsc=reliable cryptomgr.notests mitigations=off"
+	qemu+=(-smp "$smp" -append "$append e2e_nics=${nics#,} e2e_sha=$H2G_SHA")
 	if [ -n "$mqcfg" ]; then
-		qemu=("$OUT/fdexec" -t "vhltap$(index_of "$mqcfg" "$@")" -q "$smp" -v "$VHOST_DEV" -- "${qemu[@]}")
+		qemu=("$OUT/fdexec" -t "vhltap$(index_of "$mqcfg" "$@")" -q "$smp"
+			-v "$VHOST_DEV" -- "${qemu[@]}")
 	fi
 	"${qemu[@]}" </dev/null >"$WORK/qemu.log" 2>&1 &
 	QEMU_PID=$!

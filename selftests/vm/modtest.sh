@@ -14,7 +14,7 @@
 set -u
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-cd "$REPO"
+cd "$REPO" || exit 1
 # shellcheck source=selftests/e2e/lib.sh
 . selftests/e2e/lib.sh
 
@@ -58,7 +58,8 @@ run_prog() {
 	case "$rc" in
 	0) [ "$seen" -gt 0 ] || tap_result "$name" PASS "" ;;
 	4) [ "$seen" -gt 0 ] || tap_result "$name" SKIP "program skipped (exit 4)" ;;
-	*) [ "$bad" -eq 1 ] || tap_result "$name" FAIL "exit status $rc (124: timeout) without a failed case" ;;
+	*) [ "$bad" -eq 1 ] ||
+		tap_result "$name" FAIL "exit status $rc (124: timeout), no failed case" ;;
 	esac
 }
 
@@ -96,9 +97,11 @@ main() {
 			# Fold net.sh's own KTAP into ours, as it comes.
 			while IFS= read -r line; do
 				case "$line" in
-				"ok "*"# SKIP"*) line=${line#ok * }; tap_result "net.${line%% # SKIP*}" SKIP "${line#*# SKIP }" ;;
-				"ok "*) line=${line#ok * }; tap_result "net.$line" PASS "" ;;
-				"not ok "*) line=${line#not ok * }; tap_result "net.$line" FAIL "" ;;
+				"ok "*"# SKIP"*)
+					line=${line#ok * }
+					tap_result "net.${line%% # SKIP*}" SKIP "${line#*# SKIP }" ;;
+				"ok "*) tap_result "net.${line#ok * }" PASS "" ;;
+				"not ok "*) tap_result "net.${line#not ok * }" FAIL "" ;;
 				"TAP version"*|1..*) ;;
 				*) echo "$line" ;;
 				esac
