@@ -78,7 +78,12 @@ mkdir -p "$VMDIR/run" "$results"
 results=$(cd "$results" && pwd)
 
 exec 9>"$LOCK"
-flock -w "${VHL_VM_LOCK_WAIT:-3600}" 9 || die "timed out waiting for $LOCK"
+if ! flock -n 9; then
+	echo "run.sh: waiting for $LOCK (another test VM is running)" >&2
+	waited=$SECONDS
+	flock -w "${VHL_VM_LOCK_WAIT:-3600}" 9 || die "timed out waiting for $LOCK"
+	echo "run.sh: got the VM lock after $((SECONDS - waited)) s" >&2
+fi
 
 vmlinux=$("$SELF_DIR/mkvmlinux.sh" "$kver" "$VMDIR")
 initrd=$VMDIR/initramfs-$kver.cpio
