@@ -37,10 +37,4 @@ static inline void vhl_eventfd_signal(struct eventfd_ctx *ctx)
 #define VHL_ITER_SOURCE WRITE
 #endif
 
-#ifdef VHL_PROBE_FD_FILE
-#define vhl_fd_file(f) fd_file(f)
-#else
-#define vhl_fd_file(f) ((f).file)
-#endif
-
 #endif /* _VHL_COMPAT_H */

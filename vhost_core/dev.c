@@ -83,18 +83,6 @@ void vhl_dev_init(struct vhl_dev *dev, struct vhl_virtqueue **vqs, int nvqs,
 EXPORT_SYMBOL_GPL(vhl_dev_init);
 
 /**
- * vhl_dev_has_owner() - has SET_OWNER been done?
- * @dev: the device
- *
- * Context: dev->mutex held.
- */
-bool vhl_dev_has_owner(struct vhl_dev *dev)
-{
-	return dev->mm;
-}
-EXPORT_SYMBOL_GPL(vhl_dev_has_owner);
-
-/**
  * vhl_dev_check_owner() - is the caller the device's owner?
  * @dev: the device
  *
@@ -311,10 +299,9 @@ static long vhl_vring_set_addr(struct vhl_virtqueue *vq,
 	void __user *desc, *avail, *used;
 	int r;
 
-	if (a->flags & ~(1U << VHOST_VRING_F_LOG))
+	/* VHOST_VRING_F_LOG included: dirty logging is not offered yet. */
+	if (a->flags)
 		return -EOPNOTSUPP;
-	if (a->flags & (1U << VHOST_VRING_F_LOG))
-		return -EOPNOTSUPP;	/* dirty logging is not offered yet */
 	if (!vq->num)
 		return -EINVAL;
 	if ((a->desc_user_addr & (VRING_DESC_ALIGN_SIZE - 1)) ||

@@ -24,7 +24,6 @@
  * @need_signal: does the guest want an interrupt for what was published?
  * @enable_notify: ask the guest for kicks; true if buffers arrived meanwhile
  * @disable_notify: ask the guest not to kick
- * @avail_empty: no chain is available
  * @init_access: read ring state from guest memory once the rings are set
  */
 struct vhl_ring_ops {
@@ -38,7 +37,6 @@ struct vhl_ring_ops {
 	bool (*need_signal)(struct vhl_virtqueue *vq);
 	bool (*enable_notify)(struct vhl_virtqueue *vq);
 	void (*disable_notify)(struct vhl_virtqueue *vq);
-	bool (*avail_empty)(struct vhl_virtqueue *vq);
 	int (*init_access)(struct vhl_virtqueue *vq);
 };
 
@@ -57,35 +55,29 @@ struct vhl_worker *vhl_worker_create(struct vhl_dev *dev);
 void vhl_worker_destroy(struct vhl_worker *worker);
 void vhl_worker_flush(struct vhl_worker *worker);
 
-static inline bool vhl_is_le(const struct vhl_virtqueue *vq)
-{
-	return vhl_has_feature(vq, VIRTIO_F_VERSION_1) ||
-	       virtio_legacy_is_little_endian();
-}
-
 static inline u16 vhl16_to_cpu(const struct vhl_virtqueue *vq, __virtio16 v)
 {
-	return __virtio16_to_cpu(vhl_is_le(vq), v);
+	return __virtio16_to_cpu(vhl_vq_is_le(vq), v);
 }
 
 static inline __virtio16 cpu_to_vhl16(const struct vhl_virtqueue *vq, u16 v)
 {
-	return __cpu_to_virtio16(vhl_is_le(vq), v);
+	return __cpu_to_virtio16(vhl_vq_is_le(vq), v);
 }
 
 static inline u32 vhl32_to_cpu(const struct vhl_virtqueue *vq, __virtio32 v)
 {
-	return __virtio32_to_cpu(vhl_is_le(vq), v);
+	return __virtio32_to_cpu(vhl_vq_is_le(vq), v);
 }
 
 static inline __virtio32 cpu_to_vhl32(const struct vhl_virtqueue *vq, u32 v)
 {
-	return __cpu_to_virtio32(vhl_is_le(vq), v);
+	return __cpu_to_virtio32(vhl_vq_is_le(vq), v);
 }
 
 static inline u64 vhl64_to_cpu(const struct vhl_virtqueue *vq, __virtio64 v)
 {
-	return __virtio64_to_cpu(vhl_is_le(vq), v);
+	return __virtio64_to_cpu(vhl_vq_is_le(vq), v);
 }
 
 #endif /* _VHL_INTERNAL_H */

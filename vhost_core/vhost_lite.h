@@ -21,6 +21,7 @@
 #include <linux/poll.h>
 #include <linux/seq_file.h>
 #include <linux/uio.h>
+#include <linux/virtio_byteorder.h>
 #include <linux/virtio_ring.h>
 #include <linux/vhost.h>
 
@@ -208,7 +209,6 @@ struct vhl_dev {
 void vhl_dev_init(struct vhl_dev *dev, struct vhl_virtqueue **vqs, int nvqs,
 		  int iov_limit, int weight, int byte_weight, const char *kind);
 long vhl_dev_check_owner(struct vhl_dev *dev);
-bool vhl_dev_has_owner(struct vhl_dev *dev);
 long vhl_dev_set_owner(struct vhl_dev *dev);
 long vhl_dev_reset_owner(struct vhl_dev *dev);
 void vhl_dev_stop(struct vhl_dev *dev);
@@ -239,14 +239,8 @@ int vhl_add_used(struct vhl_virtqueue *vq, unsigned int head, int len);
 int vhl_add_used_n(struct vhl_virtqueue *vq, const struct vhl_used_elem *heads,
 		   unsigned int count);
 void vhl_signal(struct vhl_virtqueue *vq);
-void vhl_add_used_and_signal(struct vhl_virtqueue *vq, unsigned int head,
-			     int len);
-void vhl_add_used_and_signal_n(struct vhl_virtqueue *vq,
-			       const struct vhl_used_elem *heads,
-			       unsigned int count);
 bool vhl_enable_notify(struct vhl_virtqueue *vq);
 void vhl_disable_notify(struct vhl_virtqueue *vq);
-bool vhl_vq_avail_empty(struct vhl_virtqueue *vq);
 bool vhl_exceeds_weight(struct vhl_virtqueue *vq, int pkts, int total_len);
 void vhl_vq_err(struct vhl_virtqueue *vq, const char *fmt, ...) __printf(2, 3);
 
@@ -312,6 +306,20 @@ static inline void vhl_vq_count(struct vhl_virtqueue *vq, u64 packets,
 {
 	WRITE_ONCE(vq->stats.packets, vq->stats.packets + packets);
 	WRITE_ONCE(vq->stats.bytes, vq->stats.bytes + bytes);
+}
+
+/**
+ * vhl_vq_is_le() - is the ring little endian?
+ * @vq: the virtqueue
+ *
+ * VIRTIO 1.x rings are; legacy rings are in the host's byte order.
+ *
+ * Context: vq->mutex held.
+ */
+static inline bool vhl_vq_is_le(const struct vhl_virtqueue *vq)
+{
+	return vhl_has_feature(vq, VIRTIO_F_VERSION_1) ||
+	       virtio_legacy_is_little_endian();
 }
 
 /* Features every back end offers (the back end adds its own). */

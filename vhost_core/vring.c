@@ -105,39 +105,6 @@ void vhl_signal(struct vhl_virtqueue *vq)
 EXPORT_SYMBOL_GPL(vhl_signal);
 
 /**
- * vhl_add_used_and_signal() - vhl_add_used() then vhl_signal()
- * @vq: the virtqueue
- * @head: head index
- * @len: bytes written
- *
- * Context: vq->mutex held, in the owner's mm.
- */
-void vhl_add_used_and_signal(struct vhl_virtqueue *vq, unsigned int head,
-			     int len)
-{
-	if (!vhl_add_used(vq, head, len))
-		vhl_signal(vq);
-}
-EXPORT_SYMBOL_GPL(vhl_add_used_and_signal);
-
-/**
- * vhl_add_used_and_signal_n() - vhl_add_used_n() then vhl_signal()
- * @vq: the virtqueue
- * @heads: entries
- * @count: number of entries
- *
- * Context: vq->mutex held, in the owner's mm.
- */
-void vhl_add_used_and_signal_n(struct vhl_virtqueue *vq,
-			       const struct vhl_used_elem *heads,
-			       unsigned int count)
-{
-	if (!vhl_add_used_n(vq, heads, count))
-		vhl_signal(vq);
-}
-EXPORT_SYMBOL_GPL(vhl_add_used_and_signal_n);
-
-/**
  * vhl_enable_notify() - ask the guest to kick for new buffers
  * @vq: the virtqueue
  *
@@ -165,20 +132,6 @@ void vhl_disable_notify(struct vhl_virtqueue *vq)
 		vq->ops->disable_notify(vq);
 }
 EXPORT_SYMBOL_GPL(vhl_disable_notify);
-
-/**
- * vhl_vq_avail_empty() - is no chain available?
- * @vq: the virtqueue
- *
- * Context: vq->mutex held, in the owner's mm.
- */
-bool vhl_vq_avail_empty(struct vhl_virtqueue *vq)
-{
-	if (!vhl_vq_ready(vq))
-		return true;
-	return vq->ops->avail_empty(vq);
-}
-EXPORT_SYMBOL_GPL(vhl_vq_avail_empty);
 
 /**
  * vhl_exceeds_weight() - has a handler run long enough?

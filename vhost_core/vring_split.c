@@ -323,17 +323,6 @@ static void vhl_split_disable_notify(struct vhl_virtqueue *vq)
 		vhl_split_write_used_flags(vq);
 }
 
-static bool vhl_split_avail_empty(struct vhl_virtqueue *vq)
-{
-	u16 idx;
-
-	if (vq->avail_idx != vq->last_avail_idx)
-		return false;
-	if (vhl_split_read_avail_idx(vq, &idx))
-		return false;	/* let get_desc report the fault */
-	return idx == vq->last_avail_idx;
-}
-
 /* Context: vq->mutex held, owner's mm; rings and num are set. */
 static int vhl_split_init_access(struct vhl_virtqueue *vq)
 {
@@ -355,6 +344,5 @@ const struct vhl_ring_ops vhl_split_ops = {
 	.need_signal = vhl_split_need_signal,
 	.enable_notify = vhl_split_enable_notify,
 	.disable_notify = vhl_split_disable_notify,
-	.avail_empty = vhl_split_avail_empty,
 	.init_access = vhl_split_init_access,
 };

@@ -11,7 +11,6 @@
 
 #include <linux/net.h>
 #include <linux/uio.h>
-#include <linux/virtio_byteorder.h>
 #include <linux/virtio_net.h>
 
 #include "vhost_lite.h"
@@ -93,12 +92,6 @@ struct vhl_net {
 static inline struct vhl_net_vq *vhl_net_vq(struct vhl_virtqueue *vq)
 {
 	return container_of(vq, struct vhl_net_vq, vq);
-}
-
-static inline bool vhl_net_is_le(const struct vhl_virtqueue *vq)
-{
-	return vhl_has_feature(vq, VIRTIO_F_VERSION_1) ||
-	       virtio_legacy_is_little_endian();
 }
 
 /**

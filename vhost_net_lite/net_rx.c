@@ -153,7 +153,7 @@ static int vhl_net_rx_fill_hdr(struct vhl_net_vq *nvq, struct iov_iter *hdr,
 	if (nvq->vhost_hlen + nvq->sock_hlen <
 	    sizeof(struct virtio_net_hdr_mrg_rxbuf))
 		return 0;
-	num_buffers = __cpu_to_virtio16(vhl_net_is_le(vq), headcount);
+	num_buffers = __cpu_to_virtio16(vhl_vq_is_le(vq), headcount);
 	if (copy_to_iter(&num_buffers, sizeof(num_buffers), hdr) !=
 	    sizeof(num_buffers))
 		return -EFAULT;
