@@ -244,6 +244,10 @@ void vhl_disable_notify(struct vhl_virtqueue *vq);
 bool vhl_exceeds_weight(struct vhl_virtqueue *vq, int pkts, int total_len);
 void vhl_vq_err(struct vhl_virtqueue *vq, const char *fmt, ...) __printf(2, 3);
 
+/* log.c: dirty logging for live migration (VHOST_F_LOG_ALL) */
+void vhl_log_write(struct vhl_virtqueue *vq, const struct iovec *iov,
+		   unsigned int count, size_t len);
+
 /**
  * vhl_vq_ready() - may the worker process this virtqueue?
  * @vq: the virtqueue

@@ -10,8 +10,55 @@
 #ifndef _UAPI_LINUX_VHOST_LITE_H
 #define _UAPI_LINUX_VHOST_LITE_H
 
+#include <linux/types.h>
+#include <linux/vhost.h>
+#include <linux/virtio_blk.h>
+
 /* Misc device nodes (dynamic minors). */
 #define VHOST_LITE_NET_DEV "/dev/vhost-net-lite"
+#define VHOST_LITE_VSOCK_DEV "/dev/vhost-vsock-lite"
+#define VHOST_LITE_BLK_DEV "/dev/vhost-blk-lite"
+
+/*
+ * vhost_blk_lite: no kernel has a vhost-blk ABI; these ioctls are ours.
+ * Their numbers (0xE0-0xEF) are unused by <linux/vhost.h>.
+ */
+
+/* Backend flags. */
+#define VHOST_BLK_LITE_F_RO (1U << 0)	/* read-only disk even on a rw fd */
+
+/**
+ * struct vhost_blk_lite_backend - the disk behind a vhost-blk-lite device
+ * @fd: a regular file or block device; -1 detaches. An fd opened
+ *	read-only gives a read-only disk (VIRTIO_BLK_F_RO).
+ * @flags: VHOST_BLK_LITE_F_*; other bits must be 0 (-EINVAL).
+ */
+struct vhost_blk_lite_backend {
+	__s32 fd;
+	__u32 flags;
+};
+
+/**
+ * struct vhost_blk_lite_serial - the GET_ID answer (VIRTIO_BLK_ID_BYTES)
+ * @id: serial, NUL-padded; not NUL-terminated when all 20 bytes are used
+ */
+struct vhost_blk_lite_serial {
+	char id[VIRTIO_BLK_ID_BYTES];
+};
+
+#define VHOST_BLK_LITE_SET_BACKEND \
+	_IOW(VHOST_VIRTIO, 0xE0, struct vhost_blk_lite_backend)
+#define VHOST_BLK_LITE_SET_SERIAL \
+	_IOW(VHOST_VIRTIO, 0xE1, struct vhost_blk_lite_serial)
+/*
+ * The virtio-blk config space of the attached backend, little-endian as
+ * virtio defines it (capacity, blk_size, seg_max, num_queues = the
+ * device's queue count, discard and write-zeroes limits it enforces), so
+ * a vhost-user bridge can answer GET_CONFIG without blk logic of its own.
+ * -ENODEV without a backend.
+ */
+#define VHOST_BLK_LITE_GET_CONFIG \
+	_IOR(VHOST_VIRTIO, 0xE2, struct virtio_blk_config)
 
 /*
  * fdinfo: after the kernel's own lines, a vhost-lite device prints
