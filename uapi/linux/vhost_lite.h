@@ -25,7 +25,7 @@
  */
 
 /* Backend flags. */
-#define VHOST_BLK_LITE_F_RO (1U << 0)	/* read-only disk even on a rw fd */
+#define VHOST_BLK_LITE_F_RO 0x1U	/* read-only disk even on a rw fd */
 
 /**
  * struct vhost_blk_lite_backend - the disk behind a vhost-blk-lite device
@@ -56,9 +56,16 @@ struct vhost_blk_lite_serial {
  * device's queue count, discard and write-zeroes limits it enforces), so
  * a vhost-user bridge can answer GET_CONFIG without blk logic of its own.
  * -ENODEV without a backend.
+ *
+ * struct virtio_blk_config grew in 6.5 (zoned fields), so the ioctl
+ * number must not depend on the <linux/virtio_blk.h> it is compiled
+ * against: the kernel writes the first VHOST_BLK_LITE_CONFIG_SIZE bytes
+ * (through secure_erase_sector_alignment, the layout every header since
+ * 6.0 shares) of the struct virtio_blk_config the argument points to.
  */
+#define VHOST_BLK_LITE_CONFIG_SIZE 72
 #define VHOST_BLK_LITE_GET_CONFIG \
-	_IOR(VHOST_VIRTIO, 0xE2, struct virtio_blk_config)
+	_IOC(_IOC_READ, VHOST_VIRTIO, 0xE2, VHOST_BLK_LITE_CONFIG_SIZE)
 
 /*
  * fdinfo: after the kernel's own lines, a vhost-lite device prints
