@@ -7,8 +7,9 @@
 #   1. host: scripts/host-checks.sh (W=1 build, sparse, uapi, checkpatch)
 #   2. per kernel, one test VM: insmod, every program in build/selftests/,
 #      rmmod, dmesg gate (selftests/vm/modtest.sh selftests)
-#   3. per kernel, one test VM: insmod, the e2e net test with a QEMU guest
-#      (selftests/e2e/net.sh), rmmod, dmesg gate (modtest.sh e2e)
+#   3. per kernel and e2e suite, one test VM: insmod, the suite's QEMU
+#      guest test (selftests/e2e/SUITE.sh), rmmod, dmesg gate
+#      (modtest.sh e2e-SUITE)
 # Prints one KTAP line per result, a summary, and ends with exactly one line
 # "N passed, N failed, N skipped" (a skip is never a pass); exits 1 if
 # anything failed. Console logs and results go to build/check/.
@@ -16,9 +17,13 @@
 #   KERNELS="KVER..."  kernels to test (default: the installed 6.1.* and
 #                      6.12.*); a series such as 6.12 is accepted
 #   E2E=0              skip tier 3      HOST=0   skip tier 1
+#   E2E_SUITES="S..."  e2e suites to run (default: every executable
+#                      selftests/e2e/*.sh but lib.sh and l2-*.sh; net,
+#                      vsock, blk first)
 #   MODDIR=DIR         modules are DIR/KVER/vhost_core/vhost_lite.ko and
-#                      DIR/KVER/vhost_net_lite/vhost_net_lite.ko (default
-#                      build); MODDIR=in-tree tests Debian's vhost_net
+#                      DIR/KVER/vhost_X_lite/vhost_X_lite.ko for every back
+#                      end in the tree (default build); MODDIR=in-tree tests
+#                      Debian's vhost_net
 #   E2E_CONFIGS, E2E_MB  passed to net.sh (configurations, MB per flow)
 set -eu
 
@@ -69,14 +74,14 @@ tier_summary() {
 vm_tier() {
 	kver=$1 mode=$2 limit=$3
 	shift 3
-	name=$(echo "$kver" | cut -d. -f1,2).$mode
+	name=$(echo "$kver" | cut -d. -f1,2).$(echo "$mode" | tr - .)
 	res=$logs/$kver.$mode
 	rm -rf "$res"
 	mkdir -p "$res"
 	mods=$moddir/$kver
 	[ "$moddir" != in-tree ] || mods=in-tree
 	if [ "$mods" != in-tree ]; then
-		for ko in vhost_core/vhost_lite.ko vhost_net_lite/vhost_net_lite.ko; do
+		for ko in vhost_core/vhost_lite.ko $backends; do
 			if [ ! -f "$mods/$ko" ]; then
 				result fail "$name.modules-built" "missing $mods/$ko"
 				tier_summary "$name"
@@ -111,6 +116,21 @@ vm_tier() {
 	tier_summary "$name"
 }
 
+# Every back end in the tree must have been built.
+backends=""
+for d in vhost_*_lite; do
+	[ -f "$d/Kbuild" ] && backends="$backends $d/$d.ko"
+done
+if [ -z "${E2E_SUITES:-}" ]; then
+	# Suites are the executable selftests/e2e/*.sh but lib.sh and the
+	# scripts that run inside the L2 guest (l2-*.sh).
+	for s in net vsock blk $(ls selftests/e2e/*.sh | sed 's|.*/||; s|\.sh$||'); do
+		case $s in lib|l2-*) continue ;; esac
+		[ -x "selftests/e2e/$s.sh" ] || continue
+		case " ${E2E_SUITES:-} " in *" $s "*) ;; *) E2E_SUITES="${E2E_SUITES:-} $s" ;; esac
+	done
+fi
+
 mkdir -p "$logs"
 t0=$(date +%s)
 echo "TAP version 13"
@@ -142,8 +162,10 @@ for kv in $resolved; do
 done
 if [ "${E2E:-1}" != 0 ]; then
 	for kv in $resolved; do
-		# The L2 guest runs ~20% faster without PTI in the test VM.
-		vm_tier "$kv" e2e 1200 --append mitigations=off
+		for s in $E2E_SUITES; do
+			# The L2 guest runs ~20% faster without PTI in the test VM.
+			vm_tier "$kv" "e2e-$s" 1200 --append mitigations=off
+		done
 	done
 else
 	echo "# e2e tier skipped (E2E=0)"

@@ -19,5 +19,5 @@ kver=${DEMO_KERNEL:-$(ls /lib/modules | grep -E '^6\.(1|12)\.[0-9]' | sort -V | 
 echo "demo: test VM on $kver; the QEMU guest inside it takes 1-2 minutes under TCG"
 selftests/vm/run.sh --kernel "$kver" --timeout 900 \
 	--env E2E_CONFIGS=default --env E2E_MB=1 --env E2E_SHOW=1 \
-	-- selftests/vm/modtest.sh e2e "$top/build/$kver" </dev/null |
+	-- selftests/vm/modtest.sh e2e-net "$top/build/$kver" </dev/null |
 	tr -d '\r' | grep -v -E '^(# l2: .*(SeaBIOS|iPXE|Booting)|\s*$)'

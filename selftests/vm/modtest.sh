@@ -1,16 +1,19 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Usage (inside the test VM, see run.sh): modtest.sh selftests|e2e MODDIR
+# Usage (inside the test VM, see run.sh): modtest.sh selftests|e2e-SUITE MODDIR
 #
-# Loads tun and the vhost-lite modules from MODDIR (vhost_core/vhost_lite.ko,
-# vhost_net_lite/vhost_net_lite.ko), then either runs every selftest program
-# in build/selftests/ (kselftest TAP; test cases are re-numbered as
-# PROGRAM.CASE) or the e2e net test (selftests/e2e/net.sh), then unloads
-# the modules. MODDIR "in-tree" loads Debian's vhost_net instead (device
-# /dev/vhost-net), to validate the tests themselves. Prints KTAP and writes
-# it to $VHL_RESULTS/tap.txt; exits 1 if anything failed. SELFTESTS_DIR
-# overrides build/selftests; E2E_CONFIGS is passed to net.sh.
+# Loads tun and the vhost-lite modules from MODDIR: vhost_core/vhost_lite.ko,
+# then each back end present in MODDIR in the order of BACKENDS below (a
+# back end's Debian dependencies, e.g. vsock, are modprobed first). Then
+# either runs every selftest program in build/selftests/ (kselftest TAP;
+# test cases are re-numbered as PROGRAM.CASE), or, for e2e-SUITE, the
+# end-to-end script selftests/e2e/SUITE.sh with its KTAP folded in; then unloads the modules in reverse order. MODDIR "in-tree"
+# loads Debian's vhost_net instead (device /dev/vhost-net), to validate the
+# tests themselves. Prints KTAP and writes it to $VHL_RESULTS/tap.txt;
+# exits 1 if anything failed. SELFTESTS_DIR overrides build/selftests;
+# E2E_CONFIGS is passed to net.sh. The device nodes are exported as
+# VHOST_NET_DEV, VHOST_VSOCK_DEV and VHOST_BLK_DEV.
 set -u
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -74,52 +77,80 @@ run_selftests() {
 	[ "$n" -gt 0 ] || tap_result selftests FAIL "no selftest programs in ${SELFTESTS_DIR:-build/selftests}"
 }
 
+# Back ends in load order, "module:the Debian module it needs first".
+BACKENDS="vhost_net_lite: vhost_vsock_lite:vmw_vsock_virtio_transport_common
+vhost_blk_lite:"
+
+# run_e2e SUITE: run selftests/e2e/SUITE.sh, folding its KTAP into ours.
+run_e2e() {
+	local suite=$1 line rc
+	if [ ! -x "selftests/e2e/$suite.sh" ]; then
+		tap_result "$suite" FAIL "no executable selftests/e2e/$suite.sh"
+		return
+	fi
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*"# SKIP"*)
+			line=${line#ok * }
+			tap_result "${line%% # SKIP*}" SKIP "${line#*# SKIP }" ;;
+		"ok "*) tap_result "${line#ok * }" PASS "" ;;
+		"not ok "*) tap_result "${line#not ok * }" FAIL "" ;;
+		"TAP version"*|1..*) ;;
+		*) echo "$line" ;;
+		esac
+	done < <(if [ "$suite" = net ]; then
+		# shellcheck disable=SC2086 # a list of configurations
+		selftests/e2e/net.sh ${E2E_CONFIGS:-} 2>&1
+	else
+		"selftests/e2e/$suite.sh" 2>&1
+	fi)
+	wait $! && rc=0 || rc=$?
+	[ "$rc" -eq 0 ] || [ "$TAP_FAILED" -gt 0 ] ||
+		tap_result "$suite" FAIL "$suite.sh exited $rc without a failed check"
+}
+
 main() {
+	local b mod deps loaded=0 unload=""
 	echo "TAP version 13"
 	echo "# kernel $(uname -r), modules from $moddir"
 	check modprobe.tun modprobe tun
+	export VHOST_NET_DEV=/dev/vhost-net-lite
+	export VHOST_VSOCK_DEV=/dev/vhost-vsock-lite VHOST_BLK_DEV=/dev/vhost-blk-lite
 	if [ "$moddir" = in-tree ]; then
-		loaded=0
 		check modprobe.vhost_net modprobe vhost_net && loaded=1
+		unload=vhost_net
 		export VHOST_DEV=/dev/vhost-net VHOST_NET_DEV=/dev/vhost-net
-	else
-		loaded=0
-		check insmod.vhost_lite insmod "$moddir/vhost_core/vhost_lite.ko" &&
-			check insmod.vhost_net_lite insmod "$moddir/vhost_net_lite/vhost_net_lite.ko" &&
-			loaded=1
-		export VHOST_DEV=/dev/vhost-net-lite VHOST_NET_DEV=/dev/vhost-net-lite
+	elif check insmod.vhost_lite insmod "$moddir/vhost_core/vhost_lite.ko"; then
+		loaded=1
+		unload=vhost_lite
+		for b in $BACKENDS; do
+			mod=${b%%:*} deps=${b#*:}
+			[ -f "$moddir/$mod/$mod.ko" ] || continue
+			if [ -n "$deps" ] && ! check "modprobe.$deps" modprobe "$deps"; then
+				loaded=0
+				break
+			fi
+			if ! check "insmod.$mod" insmod "$moddir/$mod/$mod.ko"; then
+				loaded=0
+				break
+			fi
+			unload="$mod $unload"
+		done
+		export VHOST_DEV=$VHOST_NET_DEV
 	fi
 
 	if [ "$loaded" -eq 1 ]; then
 		case "$mode" in
 		selftests) run_selftests ;;
-		e2e)
-			# Fold net.sh's own KTAP into ours, as it comes.
-			while IFS= read -r line; do
-				case "$line" in
-				"ok "*"# SKIP"*)
-					line=${line#ok * }
-					tap_result "net.${line%% # SKIP*}" SKIP "${line#*# SKIP }" ;;
-				"ok "*) tap_result "net.${line#ok * }" PASS "" ;;
-				"not ok "*) tap_result "net.${line#not ok * }" FAIL "" ;;
-				"TAP version"*|1..*) ;;
-				*) echo "$line" ;;
-				esac
-			done < <(selftests/e2e/net.sh ${E2E_CONFIGS:-} 2>&1)
-			wait $! && rc=0 || rc=$?
-			[ "$rc" -eq 0 ] || [ "$TAP_FAILED" -gt 0 ] ||
-				tap_result net FAIL "net.sh exited $rc without a failed check"
-			;;
+		e2e) run_e2e net ;;
+		e2e-*) run_e2e "${mode#e2e-}" ;;
 		*) tap_result "$mode" FAIL "unknown mode" ;;
 		esac
 	fi
 
-	if [ "$moddir" = in-tree ]; then
-		check rmmod.vhost_net rmmod vhost_net
-	elif [ "$loaded" -eq 1 ]; then
-		check rmmod.vhost_net_lite rmmod vhost_net_lite
-		check rmmod.vhost_lite rmmod vhost_lite
-	fi
+	for mod in $unload; do
+		check "rmmod.$mod" rmmod "$mod"
+	done
 	echo "1..$TAP_COUNT"
 	[ "$TAP_FAILED" -eq 0 ]
 }
