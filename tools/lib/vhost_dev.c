@@ -387,6 +387,65 @@ int vhost_net_set_backend(const struct vhost_dev *d, unsigned int idx,
 }
 
 /**
+ * vhost_blk_dev_path() - device node the blk tests and tools open
+ *
+ * Return: $VHOST_BLK_DEV if set and non-empty, else VHOST_LITE_BLK_DEV.
+ */
+const char *vhost_blk_dev_path(void)
+{
+	const char *p = getenv("VHOST_BLK_DEV");
+
+	return p && *p ? p : VHOST_LITE_BLK_DEV;
+}
+
+/**
+ * vhost_blk_set_backend() - VHOST_BLK_LITE_SET_BACKEND
+ * @d: device (owned)
+ * @fd: regular file or block device, or -1 to detach
+ * @flags: VHOST_BLK_LITE_F_*
+ *
+ * Return: 0 or a negative errno.
+ */
+int vhost_blk_set_backend(const struct vhost_dev *d, int fd, __u32 flags)
+{
+	struct vhost_blk_lite_backend b = { .fd = fd, .flags = flags };
+
+	return vhost_dev_ioctl(d, VHOST_BLK_LITE_SET_BACKEND, &b);
+}
+
+/**
+ * vhost_blk_set_serial() - VHOST_BLK_LITE_SET_SERIAL
+ * @d: device (owned)
+ * @serial: the GET_ID answer; only its first VIRTIO_BLK_ID_BYTES count
+ *
+ * Return: 0 or a negative errno.
+ */
+int vhost_blk_set_serial(const struct vhost_dev *d, const char *serial)
+{
+	struct vhost_blk_lite_serial s;
+	size_t n = strlen(serial);
+
+	memset(&s, 0, sizeof(s));
+	memcpy(s.id, serial, n < sizeof(s.id) ? n : sizeof(s.id));
+	return vhost_dev_ioctl(d, VHOST_BLK_LITE_SET_SERIAL, &s);
+}
+
+/**
+ * vhost_blk_get_config() - VHOST_BLK_LITE_GET_CONFIG
+ * @d: device with a backend
+ * @cfg: filled with the config space (little endian); bytes past
+ *	VHOST_BLK_LITE_CONFIG_SIZE are zeroed
+ *
+ * Return: 0 or a negative errno (-ENODEV without a backend).
+ */
+int vhost_blk_get_config(const struct vhost_dev *d,
+			 struct virtio_blk_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	return vhost_dev_ioctl(d, VHOST_BLK_LITE_GET_CONFIG, cfg);
+}
+
+/**
  * vhost_fd_is_lite() - is this open device a vhost-lite one?
  * @fd: device file descriptor of this process
  *

@@ -71,6 +71,12 @@ int vhost_dev_setup_vq(const struct vhost_dev *d, struct virtq *vq);
 int vhost_net_set_backend(const struct vhost_dev *d, unsigned int idx,
 			  int fd);
 
+const char *vhost_blk_dev_path(void);
+int vhost_blk_set_backend(const struct vhost_dev *d, int fd, __u32 flags);
+int vhost_blk_set_serial(const struct vhost_dev *d, const char *serial);
+int vhost_blk_get_config(const struct vhost_dev *d,
+			 struct virtio_blk_config *cfg);
+
 bool vhost_fd_is_lite(int fd);
 
 #endif /* VHL_VHOST_DEV_H */
