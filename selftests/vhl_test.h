@@ -35,7 +35,8 @@
 			  BIT64(VIRTIO_RING_F_INDIRECT_DESC) |		\
 			  BIT64(VIRTIO_RING_F_EVENT_IDX) |		\
 			  BIT64(VIRTIO_F_ANY_LAYOUT) |			\
-			  BIT64(VIRTIO_F_VERSION_1))
+			  BIT64(VIRTIO_F_VERSION_1) |			\
+			  BIT64(VHOST_F_LOG_ALL))
 /* Backend features vhost_net_lite offers: none. */
 #define VHL_NET_BACKEND_FEATURES 0ULL
 

@@ -15,6 +15,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <linux/if_tun.h>
 
 #include "kselftest_harness.h"
@@ -423,6 +424,86 @@ static void check_broken_fdinfo(struct __test_metadata *_metadata,
 	free(text);
 }
 
+/*
+ * Dirty logging (VHOST_F_LOG_ALL): a bitmap with bit N for guest page N
+ * (4 KiB), covering the arena's guest-physical range.
+ */
+#define LOG_PAGE	4096ULL
+#define LOG_ALL		BIT64(VHOST_F_LOG_ALL)
+
+struct dlog {
+	__u8 *bits;
+	size_t size;
+};
+
+static void dlog_init(struct __test_metadata *_metadata, struct net *n,
+		      struct dlog *l)
+{
+	__u64 end = n->mem.gpa_base + n->mem.size;
+
+	l->size = (size_t)((end / LOG_PAGE + 7) / 8);
+	l->bits = mmap(NULL, l->size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, l->bits);
+	ASSERT_EQ(0, vhost_dev_set_log_base(&n->dev, l->bits));
+}
+
+static void dlog_destroy(struct dlog *l)
+{
+	if (l->bits && l->bits != MAP_FAILED)
+		munmap(l->bits, l->size);
+}
+
+static void dlog_clear(struct dlog *l)
+{
+	memset(l->bits, 0, l->size);
+}
+
+static bool dlog_test(const struct dlog *l, __u64 gpa)
+{
+	__u64 page = gpa / LOG_PAGE;
+
+	return l->bits[page / 8] & (1U << (page % 8));
+}
+
+/* Number of bits set: nothing is marked that nobody wrote. */
+static unsigned int dlog_count(const struct dlog *l)
+{
+	unsigned int c = 0;
+	size_t i;
+
+	for (i = 0; i < l->size; i++)
+		c += __builtin_popcount(l->bits[i]);
+	return c;
+}
+
+/* Switch logging on or off as QEMU does: features, then each ring. */
+static void dlog_switch(struct __test_metadata *_metadata, struct net *n,
+			bool on)
+{
+	int i;
+
+	ASSERT_EQ(0, vhost_dev_set_features(&n->dev, on ?
+					    n->features | LOG_ALL :
+					    n->features));
+	for (i = 0; i < NET_VQ_MAX; i++)
+		ASSERT_EQ(0, vhost_dev_set_vring_log(&n->dev, &n->vq[i], on));
+}
+
+/* A page of guest memory of its own, so its log bit means "this page". */
+static __u8 *own_page(struct __test_metadata *_metadata, struct net *n)
+{
+	__u8 *p = gmem_alloc(&n->mem, LOG_PAGE, LOG_PAGE);
+
+	EXPECT_NE(NULL, p);
+	return p;
+}
+
+static __u64 gpa_of(const struct net *n, const void *p)
+{
+	return gmem_gpa(&n->mem, p);
+}
+
 FIXTURE(net) {
 	struct net n;
 };
@@ -804,6 +885,121 @@ TEST_F(net, buffers_across_regions)
 	free(b);
 }
 
+/*
+ * With logging on, receiving marks exactly the pages the device wrote:
+ * the RX buffer and the used rings; a TX buffer (only read) and a page
+ * nobody touched stay clean.
+ */
+TEST_F(net, log_rx_tx_pages)
+{
+	struct net *n = &self->n;
+	struct rxbuf *b = calloc(1, sizeof(*b));
+	__u8 frame[MAX_FRAME], *rx, *tx, *quiet;
+	struct dlog l = {};
+	__u32 len = 0;
+
+	ASSERT_NE(NULL, b);
+	dlog_init(_metadata, n, &l);
+	dlog_switch(_metadata, n, true);
+	rx = own_page(_metadata, n);
+	tx = own_page(_metadata, n);
+	quiet = own_page(_metadata, n);
+	ASSERT_NE(NULL, quiet);
+	dlog_clear(&l);
+
+	/* TX from a page of its own: only the TX used ring is written. */
+	memset(tx, 0, n->hdr_len);
+	make_frame(frame, 600, n->seq++);
+	memcpy(tx + n->hdr_len, frame, 600);
+	ASSERT_EQ(0, virtq_add_outbuf(&n->vq[NET_VQ_TX], tx, n->hdr_len + 600,
+				      tx));
+	ASSERT_LE(0, virtq_kick(&n->vq[NET_VQ_TX]));
+	tap_expect(_metadata, n, frame, 600);
+	tx_reclaim(_metadata, n, 1);
+	EXPECT_TRUE(dlog_test(&l, gpa_of(n, n->vq[NET_VQ_TX].used)));
+	EXPECT_FALSE(dlog_test(&l, gpa_of(n, tx)));
+
+	/* RX into a page of its own. */
+	b->sg[0].addr = rx;
+	b->sg[0].len = 2048;
+	b->nsg = 1;
+	b->size = 2048;
+	memset(rx, GUARD_BYTE, 2048 + 64);
+	ASSERT_EQ(0, virtq_add_buf(&n->vq[NET_VQ_RX], NULL, 0, b->sg, 1, b));
+	ASSERT_LE(0, virtq_kick(&n->vq[NET_VQ_RX]));
+	host_send(_metadata, n, frame, MAX_FRAME);
+	ASSERT_EQ(1, virtq_wait_used(&n->vq[NET_VQ_RX], WAIT_MS));
+	ASSERT_EQ(b, virtq_get_buf(&n->vq[NET_VQ_RX], &len));
+	ASSERT_EQ(n->hdr_len + MAX_FRAME, len);
+	EXPECT_TRUE(dlog_test(&l, gpa_of(n, rx)));
+	EXPECT_TRUE(dlog_test(&l, gpa_of(n, n->vq[NET_VQ_RX].used)));
+	EXPECT_FALSE(dlog_test(&l, gpa_of(n, quiet)));
+	EXPECT_FALSE(dlog_test(&l, gpa_of(n, tx)));
+	/* At most: RX page, two used rings (each within 2 pages). */
+	EXPECT_GE(5, dlog_count(&l));
+	free(b);
+	dlog_destroy(&l);
+}
+
+/* A buffer crossing a region boundary marks the pages on both sides. */
+TEST_F(net, log_across_regions)
+{
+	struct net *n = &self->n;
+	size_t chunk = n->mem.size / 16;
+	struct rxbuf *b = calloc(1, sizeof(*b));
+	__u8 frame[MAX_FRAME];
+	struct dlog l = {};
+	__u32 len = 0;
+
+	ASSERT_NE(NULL, b);
+	ASSERT_EQ(0, vhost_dev_set_mem_gmem(&n->dev, &n->mem, 16));
+	ASSERT_LT(n->mem.used, 14 * chunk - 4096);
+	dlog_init(_metadata, n, &l);
+	dlog_switch(_metadata, n, true);
+	dlog_clear(&l);
+
+	b->sg[0].addr = n->mem.base + 14 * chunk - 333;
+	b->sg[0].len = 2048;
+	b->nsg = 1;
+	b->size = 2048;
+	ASSERT_EQ(0, virtq_add_buf(&n->vq[NET_VQ_RX], NULL, 0, b->sg, 1, b));
+	ASSERT_LE(0, virtq_kick(&n->vq[NET_VQ_RX]));
+	host_send(_metadata, n, frame, MAX_FRAME);
+	ASSERT_EQ(1, virtq_wait_used(&n->vq[NET_VQ_RX], WAIT_MS));
+	ASSERT_EQ(b, virtq_get_buf(&n->vq[NET_VQ_RX], &len));
+	ASSERT_EQ(n->hdr_len + MAX_FRAME, len);
+	EXPECT_TRUE(dlog_test(&l, gpa_of(n, b->sg[0].addr)));
+	EXPECT_TRUE(dlog_test(&l, gpa_of(n, (__u8 *)b->sg[0].addr + len - 1)));
+	/* The page after the last byte written was not. */
+	EXPECT_FALSE(dlog_test(&l, gpa_of(n, (__u8 *)b->sg[0].addr + len - 1) +
+				   LOG_PAGE));
+	free(b);
+	dlog_destroy(&l);
+}
+
+/* Logging switched on and off between packets loses none of them. */
+TEST_F(net, log_toggle_under_traffic)
+{
+	struct net *n = &self->n;
+	__u8 frames[32][MAX_FRAME];
+	struct dlog l = {};
+	unsigned int i;
+
+	dlog_init(_metadata, n, &l);
+	rx_post_n(_metadata, n, 32, 2048, 1);
+	for (i = 0; i < 32; i++) {
+		host_send(_metadata, n, frames[i], 200 + i * 40);
+		dlog_switch(_metadata, n, i % 2 == 1);
+	}
+	for (i = 0; i < 32; i++)
+		ASSERT_EQ(1, rx_expect(_metadata, n, frames[i], 200 + i * 40));
+	/* Logging ended on; the queue still works and is still logged. */
+	dlog_clear(&l);
+	tx_one(_metadata, n, 100, 1);
+	EXPECT_TRUE(dlog_test(&l, gpa_of(n, n->vq[NET_VQ_TX].used)));
+	dlog_destroy(&l);
+}
+
 /* One fixed configuration for control-path tests. */
 FIXTURE(net_ctl) {
 	struct net n;
@@ -866,19 +1062,18 @@ TEST_F(net_ctl, kernel_addresses_with_backend)
 	/* Both flavours refuse kernel addresses once a backend is attached. */
 	EXPECT_EQ(-EFAULT, vhost_dev_set_mem_table(&n->dev, &r, 1));
 	/*
-	 * The in-tree module lets rings move under an attached backend
-	 * (QEMU does it to turn on used-ring logging) and checks the new
-	 * addresses; vhost-lite refuses any ring change while attached.
+	 * The in-tree module lets rings move under an attached backend and
+	 * checks the new addresses; vhost-lite accepts SET_VRING_ADDR on a
+	 * running queue only to switch used-ring logging (what QEMU does).
 	 */
 	EXPECT_EQ(vhl_want(n->lite, -EBUSY, -EINVAL),
 		  vhost_dev_set_vring_addr(&n->dev, NET_VQ_TX, k, k + 4096,
 					   k + 8192, 0, 0));
-	EXPECT_EQ(vhl_want(n->lite, -EBUSY, 0),
-		  vhost_dev_set_vring_addr(&n->dev, NET_VQ_TX,
-					   gmem_uaddr(n->vq[NET_VQ_TX].desc),
-					   gmem_uaddr(n->vq[NET_VQ_TX].avail),
-					   gmem_uaddr(n->vq[NET_VQ_TX].used),
-					   0, 0));
+	EXPECT_EQ(0, vhost_dev_set_vring_addr(&n->dev, NET_VQ_TX,
+					      gmem_uaddr(n->vq[NET_VQ_TX].desc),
+					      gmem_uaddr(n->vq[NET_VQ_TX].avail),
+					      gmem_uaddr(n->vq[NET_VQ_TX].used),
+					      0, 0));
 	/* The old table and rings are still in use. */
 	tx_one(_metadata, n, 100, 1);
 }
@@ -903,6 +1098,108 @@ TEST_F(net_ctl, backend_non_owner)
 	EXPECT_EQ(-EPERM, res[1]);
 	/* Still attached. */
 	tx_one(_metadata, &self->n, 100, 1);
+}
+
+/* A log base without VHOST_F_LOG_ALL or VHOST_VRING_F_LOG logs nothing. */
+TEST_F(net_ctl, log_off_marks_nothing)
+{
+	struct net *n = &self->n;
+	struct dlog l = {};
+	__u8 frame[MAX_FRAME];
+
+	dlog_init(_metadata, n, &l);
+	dlog_clear(&l);
+	rx_post_n(_metadata, n, 1, 2048, 1);
+	host_send(_metadata, n, frame, 500);
+	ASSERT_EQ(1, rx_expect(_metadata, n, frame, 500));
+	EXPECT_EQ(0, dlog_count(&l));
+	dlog_destroy(&l);
+}
+
+/* Without VHOST_VRING_F_LOG, data pages are logged but not used rings. */
+TEST_F(net_ctl, log_used_ring_only_when_asked)
+{
+	struct net *n = &self->n;
+	struct rxbuf *b = calloc(1, sizeof(*b));
+	__u8 frame[MAX_FRAME], *rx;
+	struct dlog l = {};
+	__u32 len = 0;
+
+	ASSERT_NE(NULL, b);
+	dlog_init(_metadata, n, &l);
+	ASSERT_EQ(0, vhost_dev_set_features(&n->dev, n->features | LOG_ALL));
+	rx = own_page(_metadata, n);
+	ASSERT_NE(NULL, rx);
+	dlog_clear(&l);
+	b->sg[0].addr = rx;
+	b->sg[0].len = 2048;
+	b->nsg = 1;
+	b->size = 2048;
+	ASSERT_EQ(0, virtq_add_buf(&n->vq[NET_VQ_RX], NULL, 0, b->sg, 1, b));
+	ASSERT_LE(0, virtq_kick(&n->vq[NET_VQ_RX]));
+	host_send(_metadata, n, frame, 300);
+	ASSERT_EQ(1, virtq_wait_used(&n->vq[NET_VQ_RX], WAIT_MS));
+	ASSERT_EQ(b, virtq_get_buf(&n->vq[NET_VQ_RX], &len));
+	EXPECT_TRUE(dlog_test(&l, gpa_of(n, rx)));
+	EXPECT_EQ(1, dlog_count(&l));
+	free(b);
+	dlog_destroy(&l);
+}
+
+/* The log eventfd is signalled once the log was written. */
+TEST_F(net_ctl, log_fd_signalled)
+{
+	struct net *n = &self->n;
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	struct pollfd pfd = { .fd = efd, .events = POLLIN };
+	struct dlog l = {};
+
+	ASSERT_LE(0, efd);
+	dlog_init(_metadata, n, &l);
+	ASSERT_EQ(0, vhost_dev_set_log_fd(&n->dev, efd));
+	dlog_switch(_metadata, n, true);
+	tx_one(_metadata, n, 100, 1);
+	EXPECT_EQ(1, poll(&pfd, 1, WAIT_MS));
+	EXPECT_EQ(0, vhost_dev_set_log_fd(&n->dev, -1));
+	close(efd);
+	dlog_destroy(&l);
+}
+
+/*
+ * A bitmap that does not cover guest memory is refused: kernel addresses,
+ * the top of the address space, and a memory table growing past it.
+ */
+TEST_F(net_ctl, log_base_malformed)
+{
+	struct net *n = &self->n;
+	struct vhost_memory_region r[2] = {
+		{
+			.guest_phys_addr = n->mem.gpa_base,
+			.memory_size = n->mem.size,
+			.userspace_addr = gmem_uaddr(n->mem.base),
+		}, {
+			.guest_phys_addr = 0x7000000000000000ULL,
+			.memory_size = 4096,
+			.userspace_addr = gmem_uaddr(n->mem.base),
+		},
+	};
+	struct dlog l = {};
+
+	/* Logging on before a bitmap exists, as both flavours allow. */
+	ASSERT_EQ(0, vhost_dev_set_features(&n->dev, n->features | LOG_ALL));
+	EXPECT_EQ(-EFAULT, vhost_dev_set_log_base(&n->dev,
+						  (void *)0xffff888000000000ULL));
+	EXPECT_EQ(-EFAULT, vhost_dev_set_log_base(&n->dev,
+						  (void *)0x7ffffffff000ULL));
+	dlog_init(_metadata, n, &l);
+	EXPECT_EQ(-EFAULT, vhost_dev_set_mem_table(&n->dev, r, 2));
+	/* Refusals changed nothing: traffic still flows, and is logged. */
+	dlog_clear(&l);
+	rx_post_n(_metadata, n, 1, 2048, 1);
+	rx_one(_metadata, n, 700);
+	EXPECT_LE(1, dlog_count(&l));
+	tx_one(_metadata, n, 100, 1);
+	dlog_destroy(&l);
 }
 
 TEST_HARNESS_MAIN

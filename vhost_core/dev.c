@@ -36,6 +36,10 @@ static void vhl_vq_reset(struct vhl_virtqueue *vq)
 	vq->kick = NULL;
 	vq->call_ctx = NULL;
 	vq->error_ctx = NULL;
+	vq->log_base = NULL;
+	vq->log_ctx = NULL;
+	vq->log_used = false;
+	vq->log_guest_addr = 0;
 }
 
 /**
@@ -179,6 +183,7 @@ void vhl_dev_cleanup(struct vhl_dev *dev)
 		WRITE_ONCE(vq->worker, NULL);
 		mutex_unlock(&vq->mutex);
 	}
+	vhl_dev_log_cleanup(dev);
 	vhl_mem_free(dev->mem);
 	dev->mem = NULL;
 	if (dev->worker) {
@@ -218,12 +223,19 @@ EXPORT_SYMBOL_GPL(vhl_dev_reset_owner);
  * @dev: the device
  * @features: features the back end accepted
  *
+ * Switching VHOST_F_LOG_ALL on needs a log bitmap (if one is set) that
+ * covers guest memory and the logged used rings.
+ *
  * Context: dev->mutex held.
- * Return: 0.
+ * Return: 0, or -EFAULT if the log bitmap is too small.
  */
 int vhl_dev_set_features(struct vhl_dev *dev, u64 features)
 {
 	int i;
+
+	if ((features & BIT_ULL(VHOST_F_LOG_ALL)) &&
+	    !vhl_dev_log_ok(dev, dev->log_base, dev->mem))
+		return -EFAULT;
 
 	for (i = 0; i < dev->nvqs; i++) {
 		struct vhl_virtqueue *vq = dev->vqs[i];
@@ -242,8 +254,8 @@ EXPORT_SYMBOL_GPL(vhl_dev_set_features);
  * @ioctl: the command
  * @argp: its argument
  *
- * Handles SET_OWNER and SET_MEM_TABLE; every command but SET_OWNER needs
- * the owner.
+ * Handles SET_OWNER, SET_MEM_TABLE, SET_LOG_BASE and SET_LOG_FD; every
+ * command but SET_OWNER needs the owner.
  *
  * Context: dev->mutex held.
  * Return: the command's result, -EPERM, or -ENOIOCTLCMD for a command that
@@ -263,6 +275,10 @@ long vhl_dev_ioctl(struct vhl_dev *dev, unsigned int ioctl, void __user *argp)
 	switch (ioctl) {
 	case VHOST_SET_MEM_TABLE:
 		return vhl_set_mem_table(dev, argp);
+	case VHOST_SET_LOG_BASE:
+		return vhl_dev_set_log_base(dev, argp);
+	case VHOST_SET_LOG_FD:
+		return vhl_dev_set_log_fd(dev, argp);
 	default:
 		return -ENOIOCTLCMD;
 	}
@@ -297,13 +313,24 @@ static long vhl_vring_set_addr(struct vhl_virtqueue *vq,
 {
 	size_t desc_size, avail_size, used_size;
 	void __user *desc, *avail, *used;
+	bool log = a->flags & BIT(VHOST_VRING_F_LOG);
 	int r;
 
-	/* VHOST_VRING_F_LOG included: dirty logging is not offered yet. */
-	if (a->flags)
+	if (a->flags & ~BIT(VHOST_VRING_F_LOG))
 		return -EOPNOTSUPP;
 	if (!vq->num)
 		return -EINVAL;
+	/*
+	 * A running queue may only switch used-ring logging, as QEMU does
+	 * when a migration starts or ends; its rings stay where they are.
+	 */
+	if (vq->private_data) {
+		if (a->desc_user_addr != vq->desc_user_addr ||
+		    a->avail_user_addr != vq->avail_user_addr ||
+		    a->used_user_addr != vq->used_user_addr || !vq->desc)
+			return -EBUSY;
+		return vhl_log_set_used(vq, log, a->log_guest_addr);
+	}
 	if ((a->desc_user_addr & (VRING_DESC_ALIGN_SIZE - 1)) ||
 	    (a->avail_user_addr & (VRING_AVAIL_ALIGN_SIZE - 1)) ||
 	    (a->used_user_addr & (VRING_USED_ALIGN_SIZE - 1)))
@@ -325,6 +352,9 @@ static long vhl_vring_set_addr(struct vhl_virtqueue *vq,
 	if (!access_ok(desc, desc_size) || !access_ok(avail, avail_size) ||
 	    !access_ok(used, used_size))
 		return -EFAULT;
+	r = vhl_log_set_used(vq, log, a->log_guest_addr);
+	if (r)
+		return r;
 
 	vq->desc = desc;
 	vq->avail = avail;
@@ -361,6 +391,7 @@ static long vhl_vring_cmd(struct vhl_virtqueue *vq, u32 idx,
 		if (!s.num || s.num > VHL_MAX_VRING_NUM || (s.num & (s.num - 1)))
 			return -EINVAL;
 		vq->num = s.num;
+		vq->log_used = false;
 		vq->desc = NULL;
 		vq->avail = NULL;
 		vq->used = NULL;
@@ -390,8 +421,6 @@ static long vhl_vring_cmd(struct vhl_virtqueue *vq, u32 idx,
 		s.num = vq->last_avail_idx;
 		return copy_to_user(argp, &s, sizeof(s)) ? -EFAULT : 0;
 	case VHOST_SET_VRING_ADDR:
-		if (vq->private_data)
-			return -EBUSY;
 		if (copy_from_user(&a, argp, sizeof(a)))
 			return -EFAULT;
 		return vhl_vring_set_addr(vq, &a);

@@ -24,8 +24,12 @@ static void vhl_vq_show(struct seq_file *m, int i, struct vhl_virtqueue *vq)
 		   READ_ONCE(st->bytes), READ_ONCE(st->packets),
 		   READ_ONCE(st->errors), READ_ONCE(st->worker_ns));
 	/* %p hashes: ring addresses identify rings without leaking them. */
-	seq_printf(m, " desc_ring=%p avail_ring=%p used_ring=%p\n", READ_ONCE(vq->desc),
+	seq_printf(m, " desc_ring=%p avail_ring=%p used_ring=%p", READ_ONCE(vq->desc),
 		   READ_ONCE(vq->avail), READ_ONCE(vq->used));
+	seq_printf(m, " log=%d log_used=%d\n",
+		   READ_ONCE(vq->log_base) &&
+		   (READ_ONCE(vq->acked_features) & BIT_ULL(VHOST_F_LOG_ALL)),
+		   READ_ONCE(vq->log_used) && READ_ONCE(vq->log_base));
 }
 
 /**

@@ -50,6 +50,24 @@ void vhl_mem_free(const struct vhl_mem *mem);
 int vhl_translate(struct vhl_virtqueue *vq, u64 addr, u32 len,
 		  struct iovec iov[], unsigned int iov_size);
 
+/* log.c; the bitmap's page size is fixed by the vhost ABI. */
+#define VHL_LOG_PAGE 0x1000
+bool vhl_log_access_ok(void __user *log_base, const struct vhl_mem *mem,
+		       u64 extra_end);
+int vhl_log_used(struct vhl_virtqueue *vq, u64 offset, u64 len);
+bool vhl_dev_log_ok(struct vhl_dev *dev, void __user *log_base,
+		    const struct vhl_mem *mem);
+int vhl_log_set_used(struct vhl_virtqueue *vq, bool on, u64 guest_addr);
+long vhl_dev_set_log_base(struct vhl_dev *dev, u64 __user *argp);
+long vhl_dev_set_log_fd(struct vhl_dev *dev, int __user *argp);
+void vhl_dev_log_cleanup(struct vhl_dev *dev);
+
+/* Is dirty logging on for @vq?  Context: vq->mutex held. */
+static inline bool vhl_log_enabled(const struct vhl_virtqueue *vq)
+{
+	return vq->log_base && vhl_has_feature(vq, VHOST_F_LOG_ALL);
+}
+
 /* worker.c */
 struct vhl_worker *vhl_worker_create(struct vhl_dev *dev);
 void vhl_worker_destroy(struct vhl_worker *worker);

@@ -114,6 +114,12 @@ long vhl_set_mem_table(struct vhl_dev *dev, struct vhost_memory __user *m)
 	kvfree(regions);
 	if (IS_ERR(mem))
 		return PTR_ERR(mem);
+	/* While logging, the bitmap must cover the new table too. */
+	if (dev->nvqs && vhl_has_feature(dev->vqs[0], VHOST_F_LOG_ALL) &&
+	    !vhl_dev_log_ok(dev, dev->log_base, mem)) {
+		vhl_mem_free(mem);
+		return -EFAULT;
+	}
 
 	old = dev->mem;
 	dev->mem = mem;

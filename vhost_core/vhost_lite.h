@@ -166,6 +166,14 @@ struct vhl_virtqueue {
 	/* GET_VRING_BASE stopped the queue until SET_VRING_BASE. */
 	bool stopped;
 
+	/* Dirty log bitmap (VHOST_SET_LOG_BASE), NULL when none. */
+	void __user *log_base;
+	/* Signalled after the log was written (VHOST_SET_LOG_FD). */
+	struct eventfd_ctx *log_ctx;
+	/* VHOST_VRING_F_LOG: log used ring writes at this guest address. */
+	bool log_used;
+	u64 log_guest_addr;
+
 	u64 acked_features;
 	u64 acked_backend_features;
 	/* Back end private data (e.g. the socket); see vhl_vq_get_backend(). */
@@ -188,6 +196,8 @@ struct vhl_virtqueue {
  * @weight: packets/requests a handler may process before yielding
  * @byte_weight: bytes a handler may process before yielding
  * @kind: back end name shown by fdinfo ("net", "vsock", "blk")
+ * @log_base: dirty log bitmap (VHOST_SET_LOG_BASE), copied to each vq
+ * @log_ctx: VHOST_SET_LOG_FD eventfd; each vq borrows this reference
  */
 struct vhl_dev {
 	struct mm_struct *mm;
@@ -203,6 +213,8 @@ struct vhl_dev {
 	int weight;
 	int byte_weight;
 	const char *kind;
+	void __user *log_base;
+	struct eventfd_ctx *log_ctx;
 };
 
 /* dev.c: lifecycle and ioctls */
@@ -245,8 +257,8 @@ bool vhl_exceeds_weight(struct vhl_virtqueue *vq, int pkts, int total_len);
 void vhl_vq_err(struct vhl_virtqueue *vq, const char *fmt, ...) __printf(2, 3);
 
 /* log.c: dirty logging for live migration (VHOST_F_LOG_ALL) */
-void vhl_log_write(struct vhl_virtqueue *vq, const struct iovec *iov,
-		   unsigned int count, size_t len);
+int vhl_log_write(struct vhl_virtqueue *vq, const struct iovec *iov,
+		  unsigned int count, size_t len);
 
 /**
  * vhl_vq_ready() - may the worker process this virtqueue?
@@ -331,7 +343,8 @@ static inline bool vhl_vq_is_le(const struct vhl_virtqueue *vq)
 		      (1ULL << VIRTIO_RING_F_INDIRECT_DESC) | \
 		      (1ULL << VIRTIO_RING_F_EVENT_IDX) | \
 		      (1ULL << VIRTIO_F_ANY_LAYOUT) | \
-		      (1ULL << VIRTIO_F_VERSION_1))
+		      (1ULL << VIRTIO_F_VERSION_1) | \
+		      (1ULL << VHOST_F_LOG_ALL))
 
 /* Backend features (VHOST_GET_BACKEND_FEATURES) the core supports. */
 #define VHL_BACKEND_FEATURES 0ULL

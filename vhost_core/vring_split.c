@@ -233,6 +233,9 @@ static int vhl_split_add_used(struct vhl_virtqueue *vq,
 			vhl_vq_err(vq, "cannot write used ring\n");
 			return -EFAULT;
 		}
+		if (vhl_log_used(vq, offsetof(struct vring_used, ring[start]),
+				 n * sizeof(buf[0])))
+			return -EFAULT;
 		done += n;
 	}
 
@@ -242,6 +245,9 @@ static int vhl_split_add_used(struct vhl_virtqueue *vq,
 		vhl_vq_err(vq, "cannot write used idx\n");
 		return -EFAULT;
 	}
+	if (vhl_log_used(vq, offsetof(struct vring_used, idx),
+			 sizeof(vq->used->idx)))
+		return -EFAULT;
 	vq->last_used_idx = new;
 	/* If the guest's event index fell behind a wrap, signal next time. */
 	if (unlikely((u16)(new - vq->signalled_used) < (u16)(new - old)))
@@ -287,7 +293,8 @@ static int vhl_split_write_used_flags(struct vhl_virtqueue *vq)
 		vhl_vq_err(vq, "cannot write used flags\n");
 		return -EFAULT;
 	}
-	return 0;
+	return vhl_log_used(vq, offsetof(struct vring_used, flags),
+			    sizeof(vq->used->flags));
 }
 
 static bool vhl_split_enable_notify(struct vhl_virtqueue *vq)
@@ -303,6 +310,9 @@ static bool vhl_split_enable_notify(struct vhl_virtqueue *vq)
 	} else if (put_user(cpu_to_vhl16(vq, vq->avail_idx),
 			    vhl_avail_event(vq))) {
 		vhl_vq_err(vq, "cannot write avail event\n");
+		return false;
+	} else if (vhl_log_used(vq, offsetof(struct vring_used, ring[vq->num]),
+				sizeof(__virtio16))) {
 		return false;
 	}
 	/* The guest must see our wish before we look at its index again. */
@@ -332,6 +342,9 @@ static int vhl_split_init_access(struct vhl_virtqueue *vq)
 	vq->signalled_used_valid = false;
 	if (put_user(cpu_to_vhl16(vq, 0), &vq->used->flags) ||
 	    get_user(v, &vq->used->idx))
+		return -EFAULT;
+	if (vhl_log_used(vq, offsetof(struct vring_used, flags),
+			 sizeof(vq->used->flags)))
 		return -EFAULT;
 	vq->last_used_idx = vhl16_to_cpu(vq, v);
 	return 0;

@@ -238,6 +238,11 @@ static void vhl_net_handle_rx(struct vhl_net_vq *nvq)
 			vhl_discard_vq_desc(vq, headcount);
 			goto out_signal;
 		}
+		/* Pages before the entries that publish them (migration). */
+		if (unlikely(vhl_log_write(vq, nvq->iov, in, vhost_len))) {
+			vhl_discard_vq_desc(vq, headcount);
+			goto out_signal;
+		}
 		if (unlikely(vhl_add_used_n(vq, nvq->heads, headcount)))
 			goto out_signal;
 		pending += headcount;

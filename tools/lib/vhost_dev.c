@@ -373,6 +373,53 @@ int vhost_dev_setup_vq(const struct vhost_dev *d, struct virtq *vq)
 }
 
 /**
+ * vhost_dev_set_log_base() - VHOST_SET_LOG_BASE
+ * @d: device
+ * @bitmap: dirty log bitmap (bit N: guest page N of 4 KiB), or NULL
+ *
+ * Return: 0 or a negative errno.
+ */
+int vhost_dev_set_log_base(const struct vhost_dev *d, void *bitmap)
+{
+	__u64 base = (__u64)(uintptr_t)bitmap;
+
+	return vhost_dev_ioctl(d, VHOST_SET_LOG_BASE, &base);
+}
+
+/**
+ * vhost_dev_set_log_fd() - VHOST_SET_LOG_FD
+ * @d: device
+ * @fd: eventfd signalled after log writes, or -1
+ *
+ * Return: 0 or a negative errno.
+ */
+int vhost_dev_set_log_fd(const struct vhost_dev *d, int fd)
+{
+	return vhost_dev_ioctl(d, VHOST_SET_LOG_FD, &fd);
+}
+
+/**
+ * vhost_dev_set_vring_log() - switch used-ring logging of a set-up queue
+ * @d: device
+ * @vq: the virtqueue, set up with vhost_dev_setup_vq()
+ * @on: log used-ring writes (VHOST_VRING_F_LOG)
+ *
+ * Repeats SET_VRING_ADDR with the same rings, as QEMU does when a
+ * migration starts or ends.
+ *
+ * Return: 0 or a negative errno.
+ */
+int vhost_dev_set_vring_log(const struct vhost_dev *d, const struct virtq *vq,
+			    bool on)
+{
+	return vhost_dev_set_vring_addr(d, vq->index, gmem_uaddr(vq->desc),
+					gmem_uaddr(vq->avail),
+					gmem_uaddr(vq->used),
+					on ? 1U << VHOST_VRING_F_LOG : 0,
+					virtq_gpa(vq, vq->used));
+}
+
+/**
  * vhost_net_set_backend() - VHOST_NET_SET_BACKEND
  * @d: device
  * @idx: virtqueue index (0 RX, 1 TX)

@@ -67,6 +67,10 @@ int vhost_dev_set_vring_err(const struct vhost_dev *d, unsigned int idx,
 			    int fd);
 
 int vhost_dev_setup_vq(const struct vhost_dev *d, struct virtq *vq);
+int vhost_dev_set_log_base(const struct vhost_dev *d, void *bitmap);
+int vhost_dev_set_log_fd(const struct vhost_dev *d, int fd);
+int vhost_dev_set_vring_log(const struct vhost_dev *d, const struct virtq *vq,
+			    bool on);
 
 int vhost_net_set_backend(const struct vhost_dev *d, unsigned int idx,
 			  int fd);
