@@ -7,10 +7,11 @@
  * under traffic, and failing backends.
  *
  * The backing store is a file on tmpfs ($TMPDIR, default /tmp), used as
- * is (buffered I/O), opened with O_DIRECT where tmpfs allows it, and
- * behind a loop device opened with O_DIRECT (asynchronous direct I/O
+ * is (buffered I/O) and opened with O_DIRECT where tmpfs allows it (6.6+),
+ * a file on ext4 (on a loop device) opened with O_DIRECT (iomap direct
+ * I/O), and a loop device opened with O_DIRECT (asynchronous direct I/O
  * completing in interrupt context).  Content is always checked through the
- * tmpfs file.
+ * file, opened without O_DIRECT.
  */
 #define _GNU_SOURCE
 #include <endian.h>
@@ -37,11 +38,14 @@
 #define MAX_DISCARD	4194304U
 #define MAX_DSEG	32
 
-enum backing { BACK_FILE, BACK_FILE_DIRECT, BACK_LOOP_DIRECT };
+enum backing { BACK_FILE, BACK_FILE_DIRECT, BACK_EXT4_DIRECT,
+	       BACK_LOOP_DIRECT };
 
 /* The backing store: a tmpfs file, maybe behind a loop device. */
 struct disk {
-	char path[128];
+	char path[160];
+	char mnt[128];
+	char img[128];
 	char loop[32];
 	int file_fd;	/* the tmpfs file, for checks */
 	int fd;		/* what the device gets */
@@ -115,10 +119,47 @@ static const char *tmpdir(void)
 	return d && *d ? d : "/tmp";
 }
 
+/* An ext4 filesystem on a loop device over a tmpfs image, at d->mnt. */
+static const char *ext4_mount(struct disk *d)
+{
+	char cmd[512];
+	int fd;
+
+	if (system("modprobe loop 2>/dev/null; modprobe ext4 2>/dev/null; "
+		   "command -v mkfs.ext4 >/dev/null"))
+		return "no mkfs.ext4";
+	snprintf(d->img, sizeof(d->img), "%s/vhl-ext4-XXXXXX", tmpdir());
+	fd = mkstemp(d->img);
+	if (fd < 0) {
+		d->img[0] = '\0';
+		return "mkstemp failed";
+	}
+	if (ftruncate(fd, 4 * DISK_BYTES)) {
+		close(fd);
+		return "cannot size the ext4 image";
+	}
+	close(fd);
+	snprintf(d->mnt, sizeof(d->mnt), "%s/vhl-mnt-XXXXXX", tmpdir());
+	if (!mkdtemp(d->mnt)) {
+		d->mnt[0] = '\0';
+		return "mkdtemp failed";
+	}
+	snprintf(cmd, sizeof(cmd),
+		 "mkfs.ext4 -q -F %s >/dev/null 2>&1 && mount -o loop %s %s",
+		 d->img, d->img, d->mnt);
+	if (system(cmd)) {
+		rmdir(d->mnt);
+		d->mnt[0] = '\0';
+		return "cannot make and mount an ext4 image";
+	}
+	return NULL;
+}
+
 /* Create an 8 MiB file holding pattern 0; return 0, or a reason to skip. */
 static const char *disk_create(struct disk *d, enum backing b)
 {
-	static char why[128];
+	static char buf_why[128];
+	const char *why;
 	char cmd[256];
 	size_t chunk = 1 << 20;
 	__u8 *buf;
@@ -127,7 +168,13 @@ static const char *disk_create(struct disk *d, enum backing b)
 	memset(d, 0, sizeof(*d));
 	d->file_fd = -1;
 	d->fd = -1;
-	snprintf(d->path, sizeof(d->path), "%s/vhl-blk-XXXXXX", tmpdir());
+	if (b == BACK_EXT4_DIRECT) {
+		why = ext4_mount(d);
+		if (why)
+			return why;
+	}
+	snprintf(d->path, sizeof(d->path), "%s/vhl-blk-XXXXXX",
+		 d->mnt[0] ? d->mnt : tmpdir());
 	d->file_fd = mkstemp(d->path);
 	if (d->file_fd < 0)
 		return "mkstemp failed";
@@ -152,6 +199,9 @@ static const char *disk_create(struct disk *d, enum backing b)
 		if (d->fd < 0)
 			return "O_DIRECT not supported on this tmpfs";
 		break;
+	case BACK_EXT4_DIRECT:
+		d->fd = open(d->path, O_RDWR | O_CLOEXEC | O_DIRECT);
+		break;
 	case BACK_LOOP_DIRECT:
 		if (system("modprobe loop 2>/dev/null; command -v losetup >/dev/null"))
 			return "no losetup";
@@ -162,9 +212,9 @@ static const char *disk_create(struct disk *d, enum backing b)
 		}
 		d->fd = open(d->loop, O_RDWR | O_CLOEXEC | O_DIRECT);
 		if (d->fd < 0) {
-			snprintf(why, sizeof(why), "open %s: %s", d->loop,
-				 strerror(errno));
-			return why;
+			snprintf(buf_why, sizeof(buf_why), "open %s: %s",
+				 d->loop, strerror(errno));
+			return buf_why;
 		}
 		break;
 	}
@@ -186,6 +236,15 @@ static void disk_destroy(struct disk *d)
 		close(d->file_fd);
 	if (d->path[0])
 		unlink(d->path);
+	if (d->mnt[0]) {
+		if (umount(d->mnt))
+			fprintf(stderr, "# umount %s: %s\n", d->mnt,
+				strerror(errno));
+		rmdir(d->mnt);
+	}
+	if (d->img[0])
+		unlink(d->img);
+	memset(d, 0, sizeof(*d));
 	d->fd = -1;
 	d->file_fd = -1;
 }
@@ -209,6 +268,10 @@ FIXTURE_VARIANT_ADD(blk, file) {
 
 FIXTURE_VARIANT_ADD(blk, file_direct) {
 	.backing = BACK_FILE_DIRECT,
+};
+
+FIXTURE_VARIANT_ADD(blk, ext4_direct) {
+	.backing = BACK_EXT4_DIRECT,
 };
 
 FIXTURE_VARIANT_ADD(blk, loop_direct) {
@@ -338,20 +401,27 @@ static int collect(struct virtq *vq, struct blk_req **done, int n)
 	return got;
 }
 
-static unsigned long long vq_stat(int fd, int q, const char *key)
+/* Value of @key on the fdinfo line "@prefix@q:" (vhl-vq, vhl-blk-vq). */
+static unsigned long long fdinfo_stat(int fd, const char *prefix, int q,
+				      const char *key)
 {
-	char name[16];
+	char name[32];
 	unsigned long long v = ~0ULL;
 	char *text = fdinfo_read(0, fd);
 	const char *line;
 	size_t len;
 
-	snprintf(name, sizeof(name), "vhl-vq%d", q);
+	snprintf(name, sizeof(name), "%s%d", prefix, q);
 	line = text ? fdinfo_find(text, name, &len) : NULL;
 	if (!line || !fdinfo_kv(line, len, key, &v))
 		v = ~0ULL;
 	free(text);
 	return v;
+}
+
+static unsigned long long vq_stat(int fd, int q, const char *key)
+{
+	return fdinfo_stat(fd, "vhl-vq", q, key);
 }
 
 TEST_F(blk, config_and_features)
@@ -538,8 +608,11 @@ TEST_F(blk, out_of_range)
 			   0, true));
 	ASSERT_EQ(0, fstat(self->disk.file_fd, &st));
 	EXPECT_EQ(DISK_BYTES, st.st_size);
-	EXPECT_LE(5ULL, vq_stat(self->dev.fd, 0, "packets") +
-		  vq_stat(self->dev.fd, 1, "packets"));
+	EXPECT_EQ(3ULL, vq_stat(self->dev.fd, 0, "packets"));
+	EXPECT_EQ(3ULL, vq_stat(self->dev.fd, 1, "packets"));
+	EXPECT_EQ(2ULL, fdinfo_stat(self->dev.fd, "vhl-blk-vq", 0, "ioerr"));
+	EXPECT_EQ(3ULL, fdinfo_stat(self->dev.fd, "vhl-blk-vq", 1, "ioerr"));
+	EXPECT_EQ(0ULL, fdinfo_stat(self->dev.fd, "vhl-blk-vq", 1, "inflight"));
 }
 
 /* Malformed requests with a writable status byte: IOERR, queue goes on. */
@@ -853,6 +926,46 @@ TEST_F(blk, get_vring_base_drains)
 	EXPECT_LT(0, base);
 	for (i = 0; i < N; i++)
 		free(r[i]);
+}
+
+/*
+ * More requests than a queue keeps in flight (256): the rest wait in the
+ * ring until completions make room, then all complete.
+ */
+TEST_F(blk, over_inflight_limit)
+{
+	enum { N = 700, LEN = 4096, BIG_RING = 1024 };
+	struct blk_req **r = calloc(N, sizeof(*r)), **done = calloc(N, sizeof(*r));
+	struct virtq big = { .kick_fd = -1, .call_fd = -1, .err_fd = -1 };
+	int i, got;
+
+	ASSERT_TRUE(r && done);
+	/* vq 1 again, with a ring larger than the in-flight limit. */
+	ASSERT_EQ(0, virtq_init(&big, &self->mem, 1, BIG_RING, self->features));
+	ASSERT_EQ(0, vhost_dev_setup_vq(&self->dev, &big));
+	for (i = 0; i < N; i++) {
+		__u64 sector = (__u64)(i % 2000) * (LEN / SECT);
+
+		r[i] = new_req(&self->mem, i % 3 ? VIRTIO_BLK_T_IN :
+			       VIRTIO_BLK_T_OUT, sector, LEN);
+		ASSERT_NE(NULL, r[i]);
+		if (r[i]->type == VIRTIO_BLK_T_OUT)
+			fill(r[i]->data, sector * SECT, LEN, 0);
+		ASSERT_EQ(0, blk_req_queue(&big, r[i]));
+	}
+	ASSERT_LE(0, virtq_kick(&big));
+	got = collect(&big, done, N);
+	EXPECT_EQ(N, got);
+	for (i = 0; i < N; i++) {
+		EXPECT_EQ(VIRTIO_BLK_S_OK, *r[i]->status) TH_LOG("request %d", i);
+		free(r[i]);
+	}
+	EXPECT_EQ(0ULL, fdinfo_stat(self->dev.fd, "vhl-blk-vq", 1, "inflight"));
+	/* Release the device before the ring goes. */
+	vhost_dev_close(&self->dev);
+	virtq_destroy(&big);
+	free(r);
+	free(done);
 }
 
 /* Closing the device with requests in flight neither hangs nor leaks. */
