@@ -19,6 +19,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <linux/loop.h>
@@ -305,7 +306,8 @@ FIXTURE_SETUP(blk)
 	/* The backend first, as a vhost-user bridge does: GET_CONFIG. */
 	ASSERT_EQ(0, vhost_blk_set_backend(&self->dev, self->disk.fd, 0));
 	ASSERT_EQ(0, vhost_dev_get_features(&self->dev, &offered));
-	self->features = offered;
+	/* Dirty logging only where a test sets up a bitmap. */
+	self->features = offered & ~BIT64(VHOST_F_LOG_ALL);
 	ASSERT_EQ(0, vhost_dev_set_features(&self->dev, self->features));
 	ASSERT_EQ(0, gmem_init(&self->mem, 32 << 20, GMEM_GPA_BASE_DEFAULT));
 	ASSERT_EQ(0, vhost_dev_set_mem_gmem(&self->dev, &self->mem, 1));
@@ -966,6 +968,62 @@ TEST_F(blk, over_inflight_limit)
 	virtq_destroy(&big);
 	free(r);
 	free(done);
+}
+
+/*
+ * Dirty logging (VHOST_F_LOG_ALL): the pages a read filled and the status
+ * byte are marked before the request completes; the data of a write is
+ * not (the device only read it).
+ */
+TEST_F(blk, dirty_log)
+{
+	const __u64 page = 4096;
+	__u64 end = self->mem.gpa_base + self->mem.size;
+	size_t size = (size_t)((end / page + 7) / 8);
+	__u8 *bits = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct virtq *vq = &self->vq[0];
+	struct blk_req *rd, *wr, *id;
+	unsigned int i, count = 0;
+	__u64 gpa;
+
+#define MARKED(p) ({ gpa = virtq_gpa(vq, p) / page; \
+		     !!(bits[gpa / 8] & (1U << (gpa % 8))); })
+
+	ASSERT_NE(MAP_FAILED, bits);
+	ASSERT_EQ(0, vhost_dev_set_log_base(&self->dev, bits));
+	ASSERT_EQ(0, vhost_dev_set_features(&self->dev, self->features |
+					    BIT64(VHOST_F_LOG_ALL)));
+	ASSERT_EQ(0, vhost_dev_set_vring_log(&self->dev, vq, true));
+	rd = new_req(&self->mem, VIRTIO_BLK_T_IN, 8, 3 * page);
+	wr = new_req(&self->mem, VIRTIO_BLK_T_OUT, 64, 2 * page);
+	id = new_req(&self->mem, VIRTIO_BLK_T_GET_ID, 0, VIRTIO_BLK_ID_BYTES);
+	ASSERT_TRUE(rd && wr && id);
+	memset(bits, 0, size);
+
+	ASSERT_EQ(VIRTIO_BLK_S_OK, run1(self, 0, rd));
+	for (i = 0; i < 3; i++)
+		EXPECT_TRUE(MARKED((__u8 *)rd->data + i * page)) TH_LOG("page %u", i);
+	EXPECT_TRUE(MARKED(rd->status));
+	EXPECT_TRUE(MARKED(vq->used));
+	ASSERT_EQ(VIRTIO_BLK_S_OK, run1(self, 0, wr));
+	EXPECT_FALSE(MARKED(wr->data));
+	EXPECT_FALSE(MARKED((__u8 *)wr->data + page));
+	EXPECT_TRUE(MARKED(wr->status));
+	ASSERT_EQ(VIRTIO_BLK_S_OK, run1(self, 0, id));
+	EXPECT_TRUE(MARKED(id->data));
+	for (i = 0; i < size; i++)
+		count += __builtin_popcount(bits[i]);
+	/* 3 read pages, 3 status pages, 1 GET_ID page, the used ring. */
+	EXPECT_GE(9U, count);
+#undef MARKED
+	ASSERT_EQ(0, vhost_dev_set_vring_log(&self->dev, vq, false));
+	ASSERT_EQ(0, vhost_dev_set_features(&self->dev, self->features));
+	ASSERT_EQ(0, vhost_dev_set_log_base(&self->dev, NULL));
+	munmap(bits, size);
+	free(rd);
+	free(wr);
+	free(id);
 }
 
 /* Closing the device with requests in flight neither hangs nor leaks. */
