@@ -30,6 +30,8 @@ int blk_req_alloc(struct blk_req *r, struct gmem *m)
 /**
  * blk_req_data_in() - does the device write the data of this type?
  * @type: VIRTIO_BLK_T_*
+ *
+ * Return: true for IN and GET_ID, whose data buffer is device-writable.
  */
 bool blk_req_data_in(__u32 type)
 {
