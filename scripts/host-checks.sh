@@ -50,10 +50,13 @@ fi
 [ $rc -eq 0 ] || sed 's/^/# /' build/host-check.log
 result $rc "build.userspace"
 
-build/selftests/virtq_lib_test >build/host-check.log 2>&1
-rc=$?
-sed 's/^/# /' build/host-check.log | grep -E '^# (not ok|# Totals)' || true
-result $rc "virtq_lib_test"
+# The tests that need no module (selftests/Makefile TEST_GEN_PROGS_HOST).
+for t in virtq_lib_test vhost_user_test; do
+	build/selftests/$t >build/host-check.log 2>&1
+	rc=$?
+	sed 's/^/# /' build/host-check.log | grep -E '^# (not ok|# Totals)' || true
+	result $rc "$t"
+done
 
 rc=0
 for h in uapi/linux/*.h; do

@@ -19,6 +19,10 @@ static const struct verb verbs[] = {
 	  "list open vhost-lite devices of all processes", cmd_list },
 	{ "show", "PID:FD [--json]",
 	  "show the state and counters of one device", cmd_show },
+	{ "serve-blk",
+	  "--socket PATH --backing FILE [--queues N] [--read-only] [--serial S]",
+	  "serve QEMU's vhost-user-blk-pci on PATH with the kernel's\n"
+	  "\t/dev/vhost-blk-lite, disk FILE (serve-blk --help)", cmd_serve_blk },
 };
 
 static void print_usage(FILE *f)
@@ -28,7 +32,7 @@ static void print_usage(FILE *f)
 	fprintf(f, "usage: vhostctl VERB [ARGS]\n"
 		   "       vhostctl --help\n\nverbs:\n");
 	for (i = 0; i < ARRAY_SIZE(verbs); i++)
-		fprintf(f, "  %-5s %-16s %s\n", verbs[i].name, verbs[i].args,
+		fprintf(f, "  %s %s\n\t%s\n", verbs[i].name, verbs[i].args,
 			verbs[i].help);
 	fprintf(f, "\nDevices are found through /proc/PID/fdinfo/FD: a vhost-lite\n"
 		   "device prints \"vhl-kind:\" there.  Reading other users'\n"
