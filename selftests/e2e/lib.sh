@@ -59,3 +59,23 @@ guest_results() {
 		fi
 	done
 }
+
+# vq_field FDINFO N KEY: value of KEY on the "vhl-vqN:" line of a device's
+# fdinfo file.
+vq_field() {
+	awk -v vq="vhl-vq$2:" -v key="$3" '$1 == vq {
+		for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == key) print kv[2] } }' "$1"
+}
+
+# wait_serial DEADLINE WHAT: wait for a line starting with WHAT in the L2
+# guest's serial log $SERIAL until epoch DEADLINE, or until QEMU ($QEMU_PID)
+# is gone.
+wait_serial() {
+	local deadline=$1 what=$2
+	while [ "$(date +%s)" -lt "$deadline" ]; do
+		grep -aq "^$what" "$SERIAL" 2>/dev/null && return 0
+		kill -0 "$QEMU_PID" 2>/dev/null || return 1
+		sleep 0.5
+	done
+	return 1
+}

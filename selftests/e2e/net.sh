@@ -174,18 +174,6 @@ vhost_fds() {
 	done | sort -n
 }
 
-# Wait for a line starting with $2 in the serial log until epoch $1, or
-# until QEMU is gone.
-wait_serial() {
-	local deadline=$1 what=$2
-	while [ "$(date +%s)" -lt "$deadline" ]; do
-		grep -aq "^$what" "$SERIAL" 2>/dev/null && return 0
-		kill -0 "$QEMU_PID" 2>/dev/null || return 1
-		sleep 0.5
-	done
-	return 1
-}
-
 # Per-vq packet counters of each vhost fd of QEMU.
 check_counters() {
 	local w name fd info rx tx
@@ -213,12 +201,6 @@ check_counters() {
 			tap_result "$name.vhost-counters" FAIL "rx packets=${rx:-?} tx packets=${tx:-?}"
 		fi
 	done
-}
-
-# Value of key $3 on the "vhl-vq$2:" line of fdinfo file $1.
-vq_field() {
-	awk -v vq="vhl-vq$2:" -v key="$3" '$1 == vq {
-		for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == key) print kv[2] } }' "$1"
 }
 
 # Host-side results of the guest-to-host flows of NIC $1 ($2, $3 queues):
