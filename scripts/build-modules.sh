@@ -8,7 +8,7 @@
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
-srcs="Kbuild compat uapi vhost_core vhost_net_lite vhost_blk_lite"
+srcs="Kbuild compat uapi vhost_core vhost_net_lite vhost_blk_lite vhost_vsock_lite"
 rc=0
 
 for k in "$@"; do

@@ -26,6 +26,18 @@ const char *vhost_net_dev_path(void)
 }
 
 /**
+ * vhost_vsock_dev_path() - device node the vsock tests and tools open
+ *
+ * Return: $VHOST_VSOCK_DEV if set and non-empty, else VHOST_LITE_VSOCK_DEV.
+ */
+const char *vhost_vsock_dev_path(void)
+{
+	const char *p = getenv("VHOST_VSOCK_DEV");
+
+	return p && *p ? p : VHOST_LITE_VSOCK_DEV;
+}
+
+/**
  * vhost_dev_open() - open a vhost device node
  * @d: device
  * @path: node, e.g. vhost_net_dev_path()
@@ -490,6 +502,30 @@ int vhost_blk_get_config(const struct vhost_dev *d,
 {
 	memset(cfg, 0, sizeof(*cfg));
 	return vhost_dev_ioctl(d, VHOST_BLK_LITE_GET_CONFIG, cfg);
+}
+
+/**
+ * vhost_vsock_set_guest_cid() - VHOST_VSOCK_SET_GUEST_CID
+ * @d: device
+ * @cid: the guest's context id
+ *
+ * Return: 0 or a negative errno (-EINVAL reserved, -EADDRINUSE taken).
+ */
+int vhost_vsock_set_guest_cid(const struct vhost_dev *d, __u64 cid)
+{
+	return vhost_dev_ioctl(d, VHOST_VSOCK_SET_GUEST_CID, &cid);
+}
+
+/**
+ * vhost_vsock_set_running() - VHOST_VSOCK_SET_RUNNING
+ * @d: device
+ * @running: 1 starts the device, 0 stops it
+ *
+ * Return: 0 or a negative errno.
+ */
+int vhost_vsock_set_running(const struct vhost_dev *d, int running)
+{
+	return vhost_dev_ioctl(d, VHOST_VSOCK_SET_RUNNING, &running);
 }
 
 /**

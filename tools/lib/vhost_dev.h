@@ -30,6 +30,7 @@ struct vhost_dev {
 };
 
 const char *vhost_net_dev_path(void);
+const char *vhost_vsock_dev_path(void);
 
 int vhost_dev_open(struct vhost_dev *d, const char *path);
 void vhost_dev_close(struct vhost_dev *d);
@@ -80,6 +81,8 @@ int vhost_blk_set_backend(const struct vhost_dev *d, int fd, __u32 flags);
 int vhost_blk_set_serial(const struct vhost_dev *d, const char *serial);
 int vhost_blk_get_config(const struct vhost_dev *d,
 			 struct virtio_blk_config *cfg);
+int vhost_vsock_set_guest_cid(const struct vhost_dev *d, __u64 cid);
+int vhost_vsock_set_running(const struct vhost_dev *d, int running);
 
 bool vhost_fd_is_lite(int fd);
 
