@@ -10,7 +10,7 @@ KERNELS ?= $(shell ls /lib/modules 2>/dev/null | grep -E '^6\.(1|12)\.[0-9]' | g
 BUILD := $(CURDIR)/build
 
 .PHONY: all modules modules-all userspace selftests vhostctl check demo \
-	deps lint clean distclean help
+	deps lint clean distclean help vsock-test
 
 all: modules userspace
 
@@ -20,13 +20,17 @@ modules:
 modules-all:
 	sh scripts/build-modules.sh $(KERNELS)
 
-userspace: selftests vhostctl
+userspace: selftests vhostctl vsock-test
 
 selftests:
 	$(MAKE) -C selftests
 
 vhostctl:
 	$(MAKE) -C tools/vhostctl
+
+# The kernel's vsock conformance suite, from linux-source (e2e vsock tier).
+vsock-test:
+	bash scripts/build-vsock-test.sh
 
 deps:
 	sh scripts/deps.sh
