@@ -7,7 +7,8 @@
 #   E2E-SENT NAME TIME                 guest sent the data of flow NAME
 #   E2E-READY / E2E-DONE               network up / guest checks finished
 # then waits (bounded) for the host to connect to port 5999 and powers off.
-# Plan, from the kernel command line:
+# e2e_plan=migrate runs the guest half of migrate.sh instead (see
+# migrate_plan below). Plan, from the kernel command line:
 #   e2e_nics=NAME:QUEUES[,NAME:QUEUES...]  NIC i has MAC 52:54:00:99:0i:02,
 #                  address 10.99.i.2/24, the host is 10.99.i.1
 #   e2e_sha=HEX    sha256 of the data the host serves
@@ -87,6 +88,55 @@ ping_check() {
 	fi
 }
 
+# finish: the guest's dmesg, E2E-DONE, then power off once the host
+# connected to port 5999 (bounded).
+finish() {
+	bad=$(dmesg | grep -E "$DMESG_BAD" | head -3 | tr '\n' '|')
+	if [ -n "$bad" ]; then
+		result l2-dmesg FAIL "$bad"
+	else
+		result l2-dmesg PASS "clean"
+	fi
+	echo "E2E-DONE $(now)"
+	timeout 180 nc -l -p 5999 </dev/null >/dev/null
+	poweroff -f
+}
+
+# The guest half of migrate.sh, on NIC 0: receive the host's stream while
+# the host migrates us (the stream's sha256 must match), send it back,
+# then wait until the host has migrated us once more, idle, and listens
+# on port 6003; ping the host from there.
+migrate_plan() {
+	mac=52:54:00:99:00:02 host=10.99.0.1
+	if dev=$(ifname $mac) && ip addr add 10.99.0.2/24 dev "$dev" &&
+	   ip link set "$dev" up; then
+		result mig.eth-up PASS "$dev $mac"
+	else
+		result mig.eth-up FAIL "no interface with MAC $mac"
+	fi
+	ping_check mig.before $host
+	echo "E2E-READY $(now)"
+	t=$(now)
+	if retry 30 nc -w 60 $host 6001 </dev/null >/tmp/rx; then
+		got=$(sha256sum </tmp/rx | cut -d' ' -f1)
+		if [ "$got" = "$e2e_sha" ]; then
+			result mig.h2g-stream PASS "$(wc -c </tmp/rx) bytes in $(since "$t"), sha256 $got"
+		else
+			result mig.h2g-stream FAIL "sha256 $got, want $e2e_sha ($(wc -c </tmp/rx) bytes)"
+		fi
+	else
+		result mig.h2g-stream FAIL "cannot connect to $host:6001"
+	fi
+	echo "E2E-STREAM-DONE $(now)"
+	retry 10 nc -w 10 $host 6002 </tmp/rx || result mig.g2h FAIL "cannot connect to $host:6002"
+	if retry 300 nc -w 5 $host 6003 </dev/null >/dev/null; then
+		ping_check mig.after-idle $host
+	else
+		result mig.after-idle.ping-host FAIL "host never listened on 6003"
+	fi
+	finish
+}
+
 # "/init flow NAME NIC Q": one flow, started below on its own CPU.
 if [ "${1:-}" = flow ]; then
 	flow "$2" "$3" "$4"
@@ -105,6 +155,8 @@ while read -r ko; do
 done </modules
 ip link set lo up
 echo "E2E-MODULES $(now)"
+
+[ "${e2e_plan:-net}" != migrate ] || migrate_plan
 
 nics=$(echo "${e2e_nics:-default:1}" | tr , ' ')
 i=0
@@ -166,12 +218,4 @@ for nic in $nics; do
 	i=$((i + 1))
 done
 
-bad=$(dmesg | grep -E "$DMESG_BAD" | head -3 | tr '\n' '|')
-if [ -n "$bad" ]; then
-	result l2-dmesg FAIL "$bad"
-else
-	result l2-dmesg PASS "clean"
-fi
-echo "E2E-DONE $(now)"
-timeout 180 nc -l -p 5999 </dev/null >/dev/null
-poweroff -f
+finish

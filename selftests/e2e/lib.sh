@@ -79,3 +79,27 @@ wait_serial() {
 	done
 	return 1
 }
+
+# l2_images KVER DIR: the L2 guest's vmlinux and initramfs (init
+# selftests/e2e/l2-init.sh, modules for virtio-net) copied to DIR (tmpfs:
+# QEMU loads them from there in 1 s, from the 9p share in 4-5 s); sets
+# L2_VMLINUX and L2_INITRD.
+l2_images() {
+	local k=$1 dir=$2 repo
+	repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+	L2_VMLINUX=$("$repo/selftests/vm/mkvmlinux.sh" "$k" "$repo/build/vm")
+	L2_INITRD=$repo/build/vm/l2-initramfs-$k.cpio
+	"$repo/selftests/vm/mkinitramfs.sh" "$k" "$L2_INITRD" \
+		"$repo/selftests/e2e/l2-init.sh" virtio_pci virtio_net
+	cp "$L2_VMLINUX" "$dir/vmlinux"
+	cp "$L2_INITRD" "$dir/initrd"
+	L2_VMLINUX=$dir/vmlinux L2_INITRD=$dir/initrd
+}
+
+# wait_file FILE DEADLINE: wait until FILE exists or epoch DEADLINE.
+wait_file() {
+	while [ ! -e "$1" ]; do
+		[ "$(date +%s)" -lt "$2" ] || return 1
+		sleep 0.2
+	done
+}
