@@ -16,7 +16,7 @@
 #   VHOST_DEV    vhost device under test (default /dev/vhost-net-lite)
 #   L2_KVER      L2 guest kernel (default: the installed 6.1 series)
 #   E2E_MB       MB per flow and direction (default 2)
-#   E2E_TIMEOUT  bound on the L2 guest run in seconds (default 400)
+#   E2E_TIMEOUT  bound on the L2 guest run in seconds (default 700)
 #   E2E_SHOW     if set, print vhostctl list/show of QEMU's vhost fds (demo)
 # Checks per NIC: guest and host ping each other, sha256-checked transfers
 # both ways (one flow per queue pair, flow q on guest CPU q), RX interrupts
@@ -31,7 +31,7 @@ REPO=$(cd "$HERE/../.." && pwd)
 OUT=$REPO/build/e2e
 VHOST_DEV=${VHOST_DEV:-/dev/vhost-net-lite}
 E2E_MB=${E2E_MB:-2}
-E2E_TIMEOUT=${E2E_TIMEOUT:-400}
+E2E_TIMEOUT=${E2E_TIMEOUT:-700}
 WORK=$(mktemp -d /tmp/e2e-net.XXXXXX)
 SERIAL=$WORK/serial
 : >"$SERIAL"
