@@ -10,7 +10,7 @@ KERNELS ?= $(shell ls /lib/modules 2>/dev/null | grep -E '^6\.(1|12)\.[0-9]' | g
 BUILD := $(CURDIR)/build
 
 .PHONY: all modules modules-all userspace selftests vhostctl check demo \
-	deps lint clean distclean help vsock-test
+	deps lint clean distclean help vsock-test install uninstall dkms
 
 all: modules userspace
 
@@ -34,6 +34,23 @@ vsock-test:
 
 deps:
 	sh scripts/deps.sh
+
+# Installation: scripts/install.sh documents KVER, DESTDIR, PREFIX, UDEVDIR,
+# MODPROBEDIR and DROPIN=1 (the Makefile passes them through).
+install uninstall:
+	sh scripts/install.sh $@
+
+# DKMS: the module sources and dkms.conf into $(DESTDIR)/usr/src/vhost-lite-VERSION.
+VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\(.*\)"$$/\1/p' dkms.conf)
+KBUILD_DIRS := $(shell sed -n 's|^obj-m += \(.*\)/$$|\1|p' Kbuild)
+DKMS_SRC = $(DESTDIR)/usr/src/vhost-lite-$(VERSION)
+dkms:
+	rm -rf $(DKMS_SRC)
+	mkdir -p $(DKMS_SRC)
+	cp -R dkms.conf Kbuild compat uapi $(KBUILD_DIRS) $(DKMS_SRC)/
+	find $(DKMS_SRC) -type f ! -name '*.[ch]' ! -name Kbuild ! -name '*.include' \
+		! -name dkms.conf -delete
+	@echo 'now: dkms add vhost-lite/$(VERSION) && dkms install vhost-lite/$(VERSION)'
 
 # Builds are part of what check counts (scripts/host-checks.sh), so a build
 # failure still ends in the "N passed, N failed" line.
@@ -61,5 +78,8 @@ help:
 	@echo 'make check      build for all KERNELS and run every test in test VMs'
 	@echo 'make demo       boot a QEMU guest whose network goes through vhost_net_lite'
 	@echo 'make lint       checkpatch --strict on all C sources'
+	@echo 'make install    install modules (KVER), vhostctl, udev rule (DESTDIR, DROPIN=1)'
+	@echo 'make uninstall  remove what make install installed'
+	@echo 'make dkms       copy the sources to /usr/src/vhost-lite-$(VERSION) for dkms'
 	@echo 'make clean      remove build outputs (keeps VM images and sources)'
 	@echo 'make distclean  remove all of build/'

@@ -3,9 +3,10 @@
 #
 # host-checks.sh KVER...: the host tier of `make check`, printed as TAP:
 # the modules build W=1-clean and sparse-clean for each kernel, the
-# userspace tools build warning-free, the guest-driver library's own test
-# passes, the uapi header compiles as C90, and checkpatch --strict is clean
-# on every C file.
+# userspace tools build warning-free, make install/uninstall and the
+# packaging files work (scripts/install-check.sh), the guest-driver
+# library's own test passes, the uapi header compiles as C90, and
+# checkpatch --strict is clean on every C file.
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -40,6 +41,19 @@ for k in "$@"; do
 	fi
 	[ $rc -eq 0 ] || sed 's/^/# /' build/host-check.log
 	result $rc "sparse.$k"
+
+	# make install/uninstall into a temporary DESTDIR, modinfo, drop-in
+	# alias, dkms.conf (scripts/install-check.sh).
+	sh scripts/install-check.sh "$k" >build/host-check.log 2>&1
+	while IFS= read -r line; do
+		case "$line" in
+		"PASS "*) result 0 "${line#PASS }.$k" ;;
+		"FAIL "*) result 1 "${line#FAIL }.$k" ;;
+		*) echo "$line" ;;
+		esac
+	done <build/host-check.log
+	# dkms-conf is its last check: anything less means it died early.
+	grep -q ' dkms-conf$' build/host-check.log || result 1 "install-check.$k"
 done
 
 make -s userspace >build/host-check.log 2>&1

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vhost_net_lite: /dev/vhost-net-lite, a virtio-net back end on the
- * vhost-lite core.  Each open file is one queue pair whose RX and TX
- * virtqueues are served by the core's worker and attached to a tap or
- * AF_PACKET socket with VHOST_NET_SET_BACKEND.
+ * vhost_net_lite: /dev/vhost-net-lite (or, with standard_names=1, the
+ * standard /dev/vhost-net), a virtio-net back end on the vhost-lite core.
+ * Each open file is one queue pair whose RX and TX virtqueues are served by
+ * the core's worker and attached to a tap or AF_PACKET socket with
+ * VHOST_NET_SET_BACKEND.
  *
  * This file holds the device's life cycle and ioctls; net_sock.c the
  * backends, net_tx.c and net_rx.c the data path.
@@ -230,12 +231,40 @@ static const struct file_operations vhl_net_fops = {
 	.show_fdinfo = vhl_net_show_fdinfo,
 };
 
+static bool vhl_net_standard_names;
+module_param_named(standard_names, vhl_net_standard_names, bool, 0444);
+MODULE_PARM_DESC(standard_names,
+		 "Drop-in mode: register /dev/vhost-net (10:238) instead of /dev/vhost-net-lite; fails if the in-tree vhost_net holds it (default: 0)");
+
 static struct miscdevice vhl_net_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "vhost-net-lite",
 	.fops = &vhl_net_fops,
 };
-module_misc_device(vhl_net_misc);
+
+static int __init vhl_net_init(void)
+{
+	int ret;
+
+	if (vhl_net_standard_names) {
+		vhl_net_misc.minor = VHOST_NET_MINOR;
+		vhl_net_misc.name = "vhost-net";
+	}
+	ret = misc_register(&vhl_net_misc);
+	if (ret == -EBUSY && vhl_net_standard_names)
+		pr_err("standard_names=1: misc minor %d (/dev/vhost-net) is taken, by the in-tree vhost_net? Unload it first, or load without standard_names for /dev/vhost-net-lite\n",
+		       VHOST_NET_MINOR);
+	else if (ret)
+		pr_err("cannot register /dev/%s: %d\n", vhl_net_misc.name, ret);
+	return ret;
+}
+module_init(vhl_net_init);
+
+static void __exit vhl_net_exit(void)
+{
+	misc_deregister(&vhl_net_misc);
+}
+module_exit(vhl_net_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("vhost-lite developers");

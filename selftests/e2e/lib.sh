@@ -103,3 +103,20 @@ wait_file() {
 		sleep 0.2
 	done
 }
+
+# fold_ktap PREFIX: re-emit the KTAP on stdin as our own results named
+# PREFIX.NAME (comment lines pass through; plan and header are dropped).
+fold_ktap() {
+	local prefix=$1 line
+	while IFS= read -r line; do
+		case "$line" in
+		"ok "*"# SKIP"*)
+			line=${line#ok * }
+			tap_result "$prefix.${line%% # SKIP*}" SKIP "${line#*# SKIP }" ;;
+		"ok "*) tap_result "$prefix.${line#ok * }" PASS "" ;;
+		"not ok "*) tap_result "$prefix.${line#not ok * }" FAIL "" ;;
+		"TAP version"*|1..*) ;;
+		*) echo "$line" ;;
+		esac
+	done
+}

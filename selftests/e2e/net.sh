@@ -10,6 +10,8 @@
 #   noevidx  same with event_idx=off,indirect_desc=off
 #   mq       two queue pairs (mq=on): fdexec opens the tap queues and the
 #            vhost fds for fds=/vhostfds=
+#   dropin   tap by ifname + plain vhost=on: QEMU opens /dev/vhost-net
+#            itself (VHOST_DEV must be /dev/vhost-net; see dropin.sh)
 # All configurations are NICs of ONE L2 guest boot (NIC i: tap vhltapI,
 # host 10.99.I.1/24, guest 10.99.I.2/24), each with its own vhost fds.
 # Environment:
@@ -21,9 +23,11 @@
 # Checks per NIC: guest and host ping each other, sha256-checked transfers
 # both ways (one flow per queue pair, flow q on guest CPU q), RX interrupts
 # per queue in the guest, the device's own counters from fdinfo (vhl-vqN
-# lines, RX vq 0 and TX vq 1 of every vhost fd must have packets > 0;
-# skipped for the in-tree /dev/vhost-net, which has none); plus the guest's
-# dmesg and a clean guest shutdown. Output is KTAP; exit 1 on any failure.
+# lines, RX vq 0 and TX vq 1 of every vhost fd must have packets > 0) and
+# `vhostctl list` showing each vhost fd as a net device of QEMU (both
+# skipped when vhost_net_lite is not loaded: the in-tree vhost_net has no
+# such lines); plus the guest's dmesg and a clean guest shutdown. Output is
+# KTAP; exit 1 on any failure.
 set -eu
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -74,7 +78,7 @@ prepare() {
 	modprobe tun
 	head -c $((E2E_MB << 20)) /dev/urandom >"$WORK/h2g.data"
 	H2G_SHA=$(sha256sum <"$WORK/h2g.data" | cut -d' ' -f1)
-	echo "# L2 kernel $k, device $VHOST_DEV, $E2E_MB MB per flow and direction"
+	echo "# L2 kernel $k, device $VHOST_DEV, $E2E_MB MB per flow and direction, sha256 $H2G_SHA"
 }
 
 # Tap vhltap$1 for $2 queues, and the listeners of its flows.
@@ -115,7 +119,12 @@ start_l2() {
 		noevidx) opts="$opts,event_idx=off,indirect_desc=off" ;;
 		mq) opts="$opts,mq=on,vectors=$((2 * queues + 2))" ;;
 		esac
-		if [ "$queues" -gt 1 ]; then
+		if [ "$cfg" = dropin ]; then
+			# QEMU opens /dev/vhost-net itself; check_counters finds the fd.
+			VHOST_FDS="$VHOST_FDS $cfg.pair0=auto"
+			qemu+=(-netdev "tap,id=n$i,ifname=vhltap$i,script=no,downscript=no,vhost=on")
+			echo "# $cfg: QEMU -netdev ${qemu[-1]}"
+		elif [ "$queues" -gt 1 ]; then
 			[ -z "$mqcfg" ] || { echo "# only one multi-queue NIC is supported" >&2; return 1; }
 			mqcfg=$cfg smp=$queues
 			qemu+=(-netdev "tap,id=n$i,fds=@TAPFDS@,vhost=on,vhostfds=@VHOSTFDS@")
@@ -174,20 +183,30 @@ vhost_fds() {
 	done | sort -n
 }
 
-# Per-vq packet counters of each vhost fd of QEMU.
+# The fd QEMU opened on $VHOST_DEV itself: one not in $VHOST_FDS.
+qemu_own_fd() {
+	local f
+	for f in $(vhost_fds "$QEMU_PID"); do
+		case " $VHOST_FDS " in *"=$f "*) ;; *) echo "$f"; return ;; esac
+	done
+}
+
+# Per-vq packet counters of each vhost fd of QEMU, and vhostctl list.
 check_counters() {
 	local w name fd info rx tx
 	for w in $VHOST_FDS; do
 		name=${w%=*} fd=${w#*=}
+		[ "$fd" != auto ] || fd=$(qemu_own_fd)
 		info=/proc/$QEMU_PID/fdinfo/$fd
 		if ! grep -q '^vhl-vq' "$info" 2>/dev/null; then
-			if [ "$VHOST_DEV" = /dev/vhost-net ]; then
+			if [ ! -d /sys/module/vhost_net_lite ]; then
 				tap_result "$name.vhost-counters" SKIP "in-tree $VHOST_DEV has no vhl-vq fdinfo lines"
 			else
-				tap_result "$name.vhost-counters" FAIL "no vhl-vq lines in $info"
+				tap_result "$name.vhost-counters" FAIL "no vhl-vq lines in ${fd:+$info}${fd:-no fd of QEMU on $VHOST_DEV}"
 			fi
 			continue
 		fi
+		check_vhostctl_list "$name" "$fd"
 		if [ -n "${E2E_SHOW:-}" ]; then
 			echo "# vhostctl list; vhostctl show $QEMU_PID:${fd##*/}:"
 			"$REPO/build/vhostctl/vhostctl" list | sed 's/^/#   /'
@@ -201,6 +220,20 @@ check_counters() {
 			tap_result "$name.vhost-counters" FAIL "rx packets=${rx:-?} tx packets=${tx:-?}"
 		fi
 	done
+}
+
+# vhostctl list must show QEMU's fd $2 (of configuration $1) as a net
+# device whose owner is QEMU.
+check_vhostctl_list() {
+	local name=$1 fd=$2 out line f
+	out=$("$REPO/build/vhostctl/vhostctl" list 2>&1) || true
+	line=$(echo "$out" | awk -v id="$QEMU_PID:$fd" '$1 == id')
+	read -r -a f <<<"$line"
+	if [ "${f[2]:-}" = net ] && [ "${f[3]:-}" = "$QEMU_PID" ]; then
+		tap_result "$name.vhostctl-list" PASS "$line"
+	else
+		tap_result "$name.vhostctl-list" FAIL "no net device $QEMU_PID:$fd owned by QEMU in: $out"
+	fi
 }
 
 # Host-side results of the guest-to-host flows of NIC $1 ($2, $3 queues):
