@@ -3,7 +3,7 @@
 #
 # Drop-in mode end to end (standard_names=1), as root INSIDE the test VM:
 # the e2e-dropin tier of `make check` (modtest.sh has loaded vhost_lite and
-# vhost_net_lite from MODDIR without parameters), or by hand:
+# vhost_net_lite from $VHL_MODDIR without parameters), or by hand:
 #   selftests/vm/run.sh --kernel 6.12 -- selftests/vm/modtest.sh e2e-dropin build/KVER
 # Checks, as KTAP:
 #   busy        with the in-tree vhost_net loaded, insmod vhost_net_lite
@@ -19,14 +19,21 @@
 #               sha256-checked transfers both ways, our fdinfo counters,
 #               `vhostctl list` shows QEMU's fd as a vhost-lite net device
 #   restore     vhost_net_lite is back as it was found (or unloaded)
-# Environment: MODDIR (default build/$(uname -r)), and net.sh's.
+# Environment: VHL_MODDIR (set by modtest.sh; default build/$(uname -r)),
+# and net.sh's.
 set -u
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 # shellcheck source=selftests/e2e/lib.sh
 . "$HERE/lib.sh"
-MODDIR=${MODDIR:-$REPO/build/$(uname -r)}
+MODDIR=${VHL_MODDIR:-$REPO/build/$(uname -r)}
+if [ "$MODDIR" = in-tree ]; then
+	echo "TAP version 13"
+	tap_result "${0##*/}" SKIP "tests vhost-lite's own modules, not the in-tree ones"
+	echo "1..$TAP_COUNT"
+	exit 0
+fi
 KO=$MODDIR/vhost_net_lite/vhost_net_lite.ko
 MSG="standard_names=1: misc minor 238 (/dev/vhost-net) is taken"
 RULES=/run/udev/rules.d/60-vhost-lite.rules

@@ -105,16 +105,17 @@ wait_file() {
 }
 
 # fold_ktap PREFIX: re-emit the KTAP on stdin as our own results named
-# PREFIX.NAME (comment lines pass through; plan and header are dropped).
+# PREFIX.NAME, or NAME if PREFIX is empty (comment lines pass through;
+# plan and header are dropped).
 fold_ktap() {
-	local prefix=$1 line
+	local prefix=${1:+$1.} line
 	while IFS= read -r line; do
 		case "$line" in
 		"ok "*"# SKIP"*)
 			line=${line#ok * }
-			tap_result "$prefix.${line%% # SKIP*}" SKIP "${line#*# SKIP }" ;;
-		"ok "*) tap_result "$prefix.${line#ok * }" PASS "" ;;
-		"not ok "*) tap_result "$prefix.${line#not ok * }" FAIL "" ;;
+			tap_result "$prefix${line%% # SKIP*}" SKIP "${line#*# SKIP }" ;;
+		"ok "*) tap_result "$prefix${line#ok * }" PASS "" ;;
+		"not ok "*) tap_result "$prefix${line#not ok * }" FAIL "" ;;
 		"TAP version"*|1..*) ;;
 		*) echo "$line" ;;
 		esac

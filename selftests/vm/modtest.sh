@@ -13,7 +13,8 @@
 # tests themselves. Prints KTAP and writes it to $VHL_RESULTS/tap.txt;
 # exits 1 if anything failed. SELFTESTS_DIR overrides build/selftests;
 # E2E_CONFIGS is passed to net.sh. The device nodes are exported as
-# VHOST_NET_DEV, VHOST_VSOCK_DEV and VHOST_BLK_DEV.
+# VHOST_NET_DEV, VHOST_VSOCK_DEV and VHOST_BLK_DEV, MODDIR as VHL_MODDIR
+# (suites that reload modules, e.g. dropin.sh, take them from there).
 set -u
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -83,22 +84,12 @@ vhost_blk_lite:"
 
 # run_e2e SUITE: run selftests/e2e/SUITE.sh, folding its KTAP into ours.
 run_e2e() {
-	local suite=$1 line rc
+	local suite=$1 rc
 	if [ ! -x "selftests/e2e/$suite.sh" ]; then
 		tap_result "$suite" FAIL "no executable selftests/e2e/$suite.sh"
 		return
 	fi
-	while IFS= read -r line; do
-		case "$line" in
-		"ok "*"# SKIP"*)
-			line=${line#ok * }
-			tap_result "${line%% # SKIP*}" SKIP "${line#*# SKIP }" ;;
-		"ok "*) tap_result "${line#ok * }" PASS "" ;;
-		"not ok "*) tap_result "${line#not ok * }" FAIL "" ;;
-		"TAP version"*|1..*) ;;
-		*) echo "$line" ;;
-		esac
-	done < <(if [ "$suite" = net ]; then
+	fold_ktap "" < <(if [ "$suite" = net ]; then
 		# shellcheck disable=SC2086 # a list of configurations
 		selftests/e2e/net.sh ${E2E_CONFIGS:-} 2>&1
 	else
@@ -113,6 +104,7 @@ main() {
 	local b mod deps loaded=0 unload=""
 	echo "TAP version 13"
 	echo "# kernel $(uname -r), modules from $moddir"
+	export VHL_MODDIR=$moddir
 	check modprobe.tun modprobe tun
 	export VHOST_NET_DEV=/dev/vhost-net-lite
 	export VHOST_VSOCK_DEV=/dev/vhost-vsock-lite VHOST_BLK_DEV=/dev/vhost-blk-lite
