@@ -10,7 +10,7 @@ KERNELS ?= $(shell ls /lib/modules 2>/dev/null | grep -E '^6\.(1|12)\.[0-9]' | g
 BUILD := $(CURDIR)/build
 
 .PHONY: all modules modules-all userspace selftests vhostctl check demo \
-	deps lint clean distclean help vsock-test install uninstall dkms
+	deps lint fuzz clean distclean help vsock-test install uninstall dkms
 
 all: modules userspace
 
@@ -63,6 +63,11 @@ demo: modules-all userspace
 lint:
 	sh scripts/lint.sh
 
+# libFuzzer + ASan/UBSan on the ring walker and translation (clang).
+FUZZ_SECONDS ?= 60
+fuzz:
+	$(MAKE) -C selftests/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS)
+
 # clean keeps the caches (extracted kernels, VM images, kernel sources).
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
@@ -77,6 +82,7 @@ help:
 	@echo 'make deps       install every Debian package the project needs'
 	@echo 'make check      build for all KERNELS and run every test in test VMs'
 	@echo 'make demo       boot a QEMU guest whose network goes through vhost_net_lite'
+	@echo 'make fuzz       libFuzzer on the ring walker for FUZZ_SECONDS (default 60)'
 	@echo 'make lint       checkpatch --strict on all C sources'
 	@echo 'make install    install modules (KVER), vhostctl, udev rule (DESTDIR, DROPIN=1)'
 	@echo 'make uninstall  remove what make install installed'

@@ -14,6 +14,7 @@ linux-source-6.1 linux-source-6.12
 qemu-system-x86 qemu-utils busybox-static
 iproute2 socat iperf3 procps sparse
 dmsetup util-linux e2fsprogs dkms udev
+clang libclang-rt-14-dev
 "
 
 missing=""
