@@ -28,14 +28,14 @@
 # Environment:
 #   VHOST_BLK_DEV  device node (default /dev/vhost-blk-lite)
 #   L2_KVER        L2 guest kernel (default: the installed 6.1 series)
-#   E2E_TIMEOUT    bound on each L2 boot in seconds (default 300)
+#   E2E_TIMEOUT    bound on each L2 boot in seconds (default 500)
 set -eu
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 VHOST_BLK_DEV=${VHOST_BLK_DEV:-/dev/vhost-blk-lite}
 export VHOST_BLK_DEV
-E2E_TIMEOUT=${E2E_TIMEOUT:-300}
+E2E_TIMEOUT=${E2E_TIMEOUT:-500}
 VHOSTCTL=$REPO/build/vhostctl/vhostctl
 WORK=$(mktemp -d /tmp/e2e-blk.XXXXXX)
 PATTERN_MB=8
