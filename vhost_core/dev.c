@@ -10,6 +10,9 @@
 
 #include "internal.h"
 
+/* Source of vhl_dev.id. */
+static atomic_t vhl_dev_ids = ATOMIC_INIT(0);
+
 /* Context: vq->mutex held or the device not yet shared. */
 static void vhl_vq_reset(struct vhl_virtqueue *vq)
 {
@@ -60,6 +63,7 @@ void vhl_dev_init(struct vhl_dev *dev, struct vhl_virtqueue **vqs, int nvqs,
 	int i;
 
 	mutex_init(&dev->mutex);
+	dev->id = (u32)atomic_inc_return(&vhl_dev_ids);
 	dev->mm = NULL;
 	dev->owner_pid = 0;
 	dev->owner_comm[0] = '\0';
@@ -76,6 +80,7 @@ void vhl_dev_init(struct vhl_dev *dev, struct vhl_virtqueue **vqs, int nvqs,
 		struct vhl_virtqueue *vq = vqs[i];
 
 		vq->dev = dev;
+		vq->index = i;
 		vq->worker = NULL;
 		vq->ops = &vhl_split_ops;
 		mutex_init(&vq->mutex);

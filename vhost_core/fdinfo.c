@@ -50,6 +50,7 @@ void vhl_dev_show_fdinfo(struct seq_file *m, struct vhl_dev *dev)
 		backend_features = READ_ONCE(dev->vqs[0]->acked_backend_features);
 	}
 	seq_printf(m, "vhl-kind:\t%s\n", dev->kind);
+	seq_printf(m, "vhl-id:\t%u\n", dev->id);
 	seq_printf(m, "vhl-owner:\t%d %s\n", dev->owner_pid,
 		   dev->owner_pid ? dev->owner_comm : "-");
 	seq_printf(m, "vhl-features:\t0x%016llx\n", features);

@@ -6,6 +6,7 @@
 #include <linux/ktime.h>
 
 #include "internal.h"
+#include "vhl_trace.h"
 
 static int vhl_poll_wakeup(wait_queue_entry_t *wait, unsigned int mode,
 			   int sync, void *key)
@@ -27,18 +28,27 @@ static void vhl_poll_func(struct file *file, wait_queue_head_t *wqh,
 	add_wait_queue(wqh, &poll->wait);
 }
 
-/* Worker side: account the run to the virtqueue, then call the back end. */
+/*
+ * Worker side: account the run to the virtqueue, then call the back end.
+ * A run of the kick poll is a kick handled (vhl_kick tracepoint, with the
+ * chains the handler took and its run time).
+ */
 static void vhl_poll_run(struct vhl_work *work)
 {
 	struct vhl_poll *poll = container_of(work, struct vhl_poll, work);
 	struct vhl_virtqueue *vq = poll->vq;
+	bool kick = poll == &vq->poll;
 	u64 start = ktime_get_ns();
+	u64 descs = READ_ONCE(vq->stats.descs);
+	u64 ns;
 
-	if (poll == &vq->poll)
+	if (kick)
 		WRITE_ONCE(vq->stats.kicks, vq->stats.kicks + 1);
 	poll->fn(work);
-	WRITE_ONCE(vq->stats.worker_ns,
-		   vq->stats.worker_ns + ktime_get_ns() - start);
+	ns = ktime_get_ns() - start;
+	WRITE_ONCE(vq->stats.worker_ns, vq->stats.worker_ns + ns);
+	if (kick)
+		trace_vhl_kick(vq, READ_ONCE(vq->stats.descs) - descs, ns);
 }
 
 /**

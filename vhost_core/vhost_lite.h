@@ -131,6 +131,8 @@ struct vhl_ring_ops;
  */
 struct vhl_virtqueue {
 	struct vhl_dev *dev;
+	/* Position in dev->vqs, for fdinfo and tracepoints. */
+	unsigned int index;
 	struct vhl_worker *worker;
 	vhl_work_fn_t handle_kick;
 	struct vhl_poll poll;
@@ -184,6 +186,8 @@ struct vhl_virtqueue {
 
 /**
  * struct vhl_dev - a vhost device instance (one open file)
+ * @id: device number, unique while the module is loaded: the "vhl-id:"
+ *	line of fdinfo and the dev= field of the tracepoints
  * @mm: the owner's mm, set by SET_OWNER; NULL before
  * @owner_pid: pid (in the init namespace) of the owner, for fdinfo
  * @owner_comm: the owner's comm at SET_OWNER time, for fdinfo
@@ -200,6 +204,7 @@ struct vhl_virtqueue {
  * @log_ctx: VHOST_SET_LOG_FD eventfd; each vq borrows this reference
  */
 struct vhl_dev {
+	u32 id;
 	struct mm_struct *mm;
 	pid_t owner_pid;
 	char owner_comm[TASK_COMM_LEN];

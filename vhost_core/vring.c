@@ -4,6 +4,7 @@
  * ring layout of the virtqueue (vring_split.c today).
  */
 #include "internal.h"
+#include "vhl_trace.h"
 
 /**
  * vhl_get_vq_desc() - take the next available descriptor chain
@@ -66,8 +67,10 @@ int vhl_add_used_n(struct vhl_virtqueue *vq, const struct vhl_used_elem *heads,
 	if (!count)
 		return 0;
 	ret = vq->ops->add_used(vq, heads, count);
-	if (!ret)
+	if (!ret) {
 		WRITE_ONCE(vq->stats.used, vq->stats.used + count);
+		trace_vhl_used(vq, heads, count);
+	}
 	return ret;
 }
 EXPORT_SYMBOL_GPL(vhl_add_used_n);
@@ -100,6 +103,7 @@ void vhl_signal(struct vhl_virtqueue *vq)
 	if (vq->call_ctx && vq->ops->need_signal(vq)) {
 		vhl_eventfd_signal(vq->call_ctx);
 		WRITE_ONCE(vq->stats.calls, vq->stats.calls + 1);
+		trace_vhl_call(vq);
 	}
 }
 EXPORT_SYMBOL_GPL(vhl_signal);
@@ -165,7 +169,7 @@ EXPORT_SYMBOL_GPL(vhl_exceeds_weight);
  *
  * Marks the queue broken until it is set up again, logs at pr_debug only
  * (the guest must not be able to flood the host log) and signals the
- * error eventfd.
+ * error eventfd.  The vhl_vq_err tracepoint carries the message.
  *
  * Context: vq->mutex held.
  */
@@ -174,14 +178,16 @@ void vhl_vq_err(struct vhl_virtqueue *vq, const char *fmt, ...)
 	struct va_format vaf;
 	va_list args;
 
+	vq->broken = true;
+	WRITE_ONCE(vq->stats.errors, vq->stats.errors + 1);
+
 	va_start(args, fmt);
 	vaf.fmt = fmt;
 	vaf.va = &args;
 	pr_debug("vq %p: %pV", vq, &vaf);
+	trace_vhl_vq_err(vq, &vaf);
 	va_end(args);
 
-	vq->broken = true;
-	WRITE_ONCE(vq->stats.errors, vq->stats.errors + 1);
 	if (vq->error_ctx)
 		vhl_eventfd_signal(vq->error_ctx);
 }
