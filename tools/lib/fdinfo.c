@@ -13,23 +13,18 @@
 #include "fdinfo.h"
 
 /**
- * fdinfo_read() - read a whole fdinfo file
- * @pid: process, 0 for this one
- * @fd: file descriptor in that process
+ * fdinfo_read_file() - read a whole text file (fdinfo, tracefs, ...)
+ * @path: the file
  *
  * Return: NUL-terminated text to free(), or NULL with errno set.
  */
-char *fdinfo_read(pid_t pid, int fd)
+char *fdinfo_read_file(const char *path)
 {
-	char path[64], *buf = NULL;
 	size_t len = 0, cap = 0;
+	char *buf = NULL;
 	ssize_t n;
 	int f;
 
-	if (pid)
-		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
-	else
-		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
 	f = open(path, O_RDONLY | O_CLOEXEC);
 	if (f < 0)
 		return NULL;
@@ -64,6 +59,24 @@ char *fdinfo_read(pid_t pid, int fd)
 	close(f);
 	buf[len] = '\0';
 	return buf;
+}
+
+/**
+ * fdinfo_read() - read a whole fdinfo file
+ * @pid: process, 0 for this one
+ * @fd: file descriptor in that process
+ *
+ * Return: NUL-terminated text to free(), or NULL with errno set.
+ */
+char *fdinfo_read(pid_t pid, int fd)
+{
+	char path[64];
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
+	else
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	return fdinfo_read_file(path);
 }
 
 /**

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+char *fdinfo_read_file(const char *path);
 char *fdinfo_read(pid_t pid, int fd);
 const char *fdinfo_find(const char *text, const char *key, size_t *len);
 bool fdinfo_is_vhost_lite(const char *text);
