@@ -84,6 +84,7 @@ int vhl_dev_info_read(pid_t pid, int fd, struct vhl_dev_info *info)
 
 	copy_value(info->text, "vhl-kind", info->kind, sizeof(info->kind));
 	copy_value(info->text, "vhl-owner", info->owner, sizeof(info->owner));
+	info->id = num_value(info->text, "vhl-id");
 	info->features = num_value(info->text, "vhl-features");
 	info->backend_features = num_value(info->text, "vhl-backend-features");
 	info->mem_regions = num_value(info->text, "vhl-mem-regions");
@@ -218,6 +219,7 @@ static void json_dev(FILE *f, const struct vhl_dev_info *d)
 	json_str(f, d->path, strlen(d->path));
 	fputs(",\"kind\":", f);
 	json_str(f, d->kind, strlen(d->kind));
+	fprintf(f, ",\"id\":%llu", d->id);
 	fputs(",\"owner\":", f);
 	json_str(f, d->owner, strlen(d->owner));
 	fprintf(f, ",\"features\":\"0x%016llx\",\"backend_features\":\"0x%016llx\"",
@@ -386,6 +388,23 @@ int cmd_list(int argc, char **argv)
 }
 
 /**
+ * vhl_parse_id() - parse a device id "PID:FD"
+ * @s: the argument
+ * @pid: set to PID
+ * @fd: set to FD
+ *
+ * Return: 0, or -EINVAL if @s is not PID:FD.
+ */
+int vhl_parse_id(const char *s, int *pid, int *fd)
+{
+	char extra;
+
+	if (sscanf(s, "%d:%d%c", pid, fd, &extra) != 2 || *pid <= 0 || *fd < 0)
+		return -EINVAL;
+	return 0;
+}
+
+/**
  * cmd_show() - vhostctl show PID:FD [--json]
  * @argc: argument count (argv[0] is "show")
  * @argv: arguments
@@ -398,7 +417,6 @@ int cmd_show(int argc, char **argv)
 	struct vhl_dev_info d;
 	bool json = false;
 	int pid, fd, i, ret;
-	char extra;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
@@ -408,8 +426,7 @@ int cmd_show(int argc, char **argv)
 		else
 			target = "";
 	}
-	if (!target || sscanf(target, "%d:%d%c", &pid, &fd, &extra) != 2 ||
-	    pid <= 0 || fd < 0) {
+	if (!target || vhl_parse_id(target, &pid, &fd)) {
 		fprintf(stderr, "usage: vhostctl show PID:FD [--json]\n");
 		return 2;
 	}
@@ -432,6 +449,7 @@ int cmd_show(int argc, char **argv)
 		printf("%-18s %s\n", "path", d.path);
 		printf("%-18s %s\n", "process", d.comm);
 		printf("%-18s %s\n", "kind", d.kind);
+		printf("%-18s %llu\n", "id", d.id);
 		printf("%-18s %s\n", "owner", d.owner);
 		printf("%-18s ", "features");
 		print_features(d.features);

@@ -19,8 +19,13 @@ static const struct verb verbs[] = {
 	  "list open vhost-lite devices of all processes", cmd_list },
 	{ "show", "PID:FD [--json]",
 	  "show the state and counters of one device", cmd_show },
+	{ "stats", "PID:FD [--watch SEC] [--count N] [--json]",
+	  "per-virtqueue rates (kicks, calls, descriptors, packets, bytes/s,\n"
+	  "\terrors): one sample over 1 s, or one every SEC s (N samples)",
+	  cmd_stats },
 	{ "serve-blk",
-	  "--socket PATH --backing FILE [--queues N] [--read-only] [--serial S]",
+	  "--socket PATH --backing FILE [--queues N] [--read-only] [--serial S]\n"
+	  "\t[--verbose]",
 	  "serve QEMU's vhost-user-blk-pci on PATH with the kernel's\n"
 	  "\t/dev/vhost-blk-lite, disk FILE (serve-blk --help)", cmd_serve_blk },
 };

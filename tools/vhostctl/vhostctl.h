@@ -31,6 +31,7 @@ struct vhl_vq_info {
  * @comm: that process's comm
  * @path: what the descriptor points to (readlink of /proc/PID/fd/FD)
  * @kind: "net", ...
+ * @id: device id ("vhl-id:", the dev= field of the tracepoints)
  * @owner: "<pid> <comm>" of the owner, "0" before VHOST_SET_OWNER
  * @features: acknowledged features
  * @backend_features: acknowledged backend features
@@ -46,6 +47,7 @@ struct vhl_dev_info {
 	char comm[64];
 	char path[256];
 	char kind[32];
+	unsigned long long id;
 	char owner[96];
 	__u64 features;
 	__u64 backend_features;
@@ -62,6 +64,8 @@ void vhl_dev_info_free(struct vhl_dev_info *info);
 int cmd_list(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_serve_blk(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int vhl_parse_id(const char *s, int *pid, int *fd);
 
 void json_str(FILE *f, const char *s, size_t len);
 
