@@ -13,7 +13,7 @@ linux-image-6.12-amd64 linux-headers-6.12-amd64
 linux-source-6.1 linux-source-6.12
 qemu-system-x86 qemu-utils busybox-static
 iproute2 socat iperf3 procps sparse
-dmsetup util-linux e2fsprogs dkms udev
+dmsetup util-linux e2fsprogs dkms udev groff-base
 clang libclang-rt-14-dev
 "
 

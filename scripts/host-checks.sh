@@ -65,6 +65,33 @@ fi
 [ $rc -eq 0 ] || sed 's/^/# /' build/host-check.log
 result $rc "build.userspace"
 
+# vhostctl.8 renders without a groff warning and documents every verb
+# and option `vhostctl --help` (and `serve-blk --help`) lists.
+man=tools/vhostctl/vhostctl.8
+rc=0
+groff -man -ww -z "$man" >build/host-check.log 2>&1 || rc=1
+[ ! -s build/host-check.log ] || rc=1
+text=$(groff -man -Tascii -P-cbou "$man" 2>>build/host-check.log)
+help=$(build/vhostctl/vhostctl --help 2>&1)
+verbs=$(printf '%s\n' "$help" | sed -n '/^verbs:/,/^$/s/^  \([a-z][a-z-]*\).*/\1/p')
+[ -n "$verbs" ] || { echo "no verbs in vhostctl --help" >>build/host-check.log; rc=1; }
+for v in $verbs; do
+	# Its SYNOPSIS line and its own subsection under VERBS.
+	if ! printf '%s\n' "$text" | grep -q "^ *vhostctl $v\( \|\$\)" ||
+	   ! printf '%s\n' "$text" | grep -qx "   $v"; then
+		echo "verb $v: not documented in $man" >>build/host-check.log
+		rc=1
+	fi
+done
+opts=$( (printf '%s\n' "$help"; build/vhostctl/vhostctl serve-blk --help) |
+	grep -o -- '--[a-z][a-z-]*' | sort -u)
+for o in $opts; do
+	printf '%s\n' "$text" | grep -q -- "$o" ||
+		{ echo "option $o: not documented in $man" >>build/host-check.log; rc=1; }
+done
+[ $rc -eq 0 ] || sed 's/^/# /' build/host-check.log
+result $rc "man.vhostctl"
+
 # The tests that need no module (selftests/Makefile TEST_GEN_PROGS_HOST).
 for t in virtq_lib_test vhost_user_test; do
 	build/selftests/$t >build/host-check.log 2>&1

@@ -5,8 +5,8 @@
 # run. Environment (the Makefile passes its variables through):
 #   KVER        kernel to install the modules for (default: uname -r)
 #   DESTDIR     staging root (default: none, the running system)
-#   PREFIX      vhostctl goes to PREFIX/sbin, its man page (if the tree
-#               has one) to PREFIX/share/man/man8 (default /usr/local)
+#   PREFIX      vhostctl goes to PREFIX/sbin, its man page vhostctl.8 to
+#               PREFIX/share/man/man8 (default /usr/local)
 #   UDEVDIR     udev rules directory (default /etc/udev/rules.d)
 #   MODPROBEDIR modprobe.d directory (default /etc/modprobe.d)
 #   DROPIN=1    also install packaging/vhost-lite-dropin.conf: opening
@@ -44,7 +44,7 @@ files() {
 		echo "$moddir/$ko$ext"
 	done
 	echo "$PREFIX/sbin/vhostctl"
-	[ ! -f "$man" ] || echo "$PREFIX/share/man/man8/vhostctl.8"
+	echo "$PREFIX/share/man/man8/vhostctl.8"
 	echo "$UDEVDIR/60-vhost-lite.rules"
 	[ "$DROPIN" != 1 ] || echo "$MODPROBEDIR/vhost-lite-dropin.conf"
 }
@@ -70,7 +70,7 @@ do_install() {
 		exit 1
 	fi
 	install -D -m 0755 build/vhostctl/vhostctl "$DESTDIR$PREFIX/sbin/vhostctl"
-	[ ! -f "$man" ] || install -D -m 0644 "$man" "$DESTDIR$PREFIX/share/man/man8/vhostctl.8"
+	install -D -m 0644 "$man" "$DESTDIR$PREFIX/share/man/man8/vhostctl.8"
 	install -D -m 0644 packaging/60-vhost-lite.rules "$DESTDIR$UDEVDIR/60-vhost-lite.rules"
 	if [ "$DROPIN" = 1 ]; then
 		install -D -m 0644 packaging/vhost-lite-dropin.conf \
