@@ -619,6 +619,26 @@ TEST_F(core, fdinfo)
 	ASSERT_NE(NULL, v);
 	ASSERT_EQ(0, strncmp(v, "net", len));
 
+	/* vhl-id: a number of its own for every open device. */
+	v = fdinfo_find(text, "vhl-id", &len);
+	ASSERT_NE(NULL, v);
+	{
+		unsigned long long id = strtoull(v, NULL, 10), id2;
+		struct vhost_dev other = { .fd = -1 };
+		char *text2;
+
+		EXPECT_LT(0, id);
+		ASSERT_EQ(0, vhl_open(&other));
+		text2 = fdinfo_read(0, other.fd);
+		vhost_dev_close(&other);
+		ASSERT_NE(NULL, text2);
+		v = fdinfo_find(text2, "vhl-id", &len);
+		ASSERT_NE(NULL, v);
+		id2 = strtoull(v, NULL, 10);
+		free(text2);
+		EXPECT_NE(id, id2);
+	}
+
 	f = fopen("/proc/self/comm", "re");
 	ASSERT_NE(NULL, f);
 	ASSERT_NE(NULL, fgets(comm, sizeof(comm), f));

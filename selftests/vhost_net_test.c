@@ -11,11 +11,13 @@
 #define _GNU_SOURCE
 #include <endian.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <linux/if_tun.h>
 
 #include "kselftest_harness.h"
@@ -1174,6 +1176,450 @@ TEST_F(net_ctl, log_base_malformed)
 	EXPECT_LE(1, dlog_count(&l));
 	tx_one(_metadata, n, 100, 1);
 	dlog_destroy(&l);
+}
+
+/*
+ * vhostctl stats on this device while TX traffic flows: valid JSON (one
+ * object per sample), each rate is the growth of its total over the
+ * sample's interval, TX moved packets, RX and errors stayed at zero.
+ */
+static bool json_num(const char *obj, const char *key, double *out)
+{
+	char pat[48];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(obj, pat);
+	if (!p)
+		return false;
+	*out = strtod(p + strlen(pat), NULL);
+	return true;
+}
+
+/* Field @key of virtqueue @idx in the sample line @line. */
+static double stats_field(struct __test_metadata *_metadata,
+			  const char *line, unsigned int idx, const char *key)
+{
+	char pat[32];
+	const char *vq;
+	double v = -1;
+
+	snprintf(pat, sizeof(pat), "{\"index\":%u,", idx);
+	vq = strstr(line, pat);
+	EXPECT_NE(NULL, vq) TH_LOG("no vq %u in %s", idx, line);
+	if (vq)
+		EXPECT_TRUE(json_num(vq, key, &v)) TH_LOG("no %s", key);
+	return v;
+}
+
+static double absd(double x)
+{
+	return x < 0 ? -x : x;
+}
+
+static const char *vhostctl_path(void)
+{
+	const char *p = getenv("VHOSTCTL");
+
+	return p && *p ? p : "build/vhostctl/vhostctl";
+}
+
+TEST_F(net_ctl, vhostctl_stats)
+{
+	char out[] = "/tmp/vhl-stats.XXXXXX", cmd[512], *text, *l2;
+	struct net *n = &self->n;
+	double iv, total1, total2, rate;
+	int i, fd, status = -1;
+	unsigned int frames = 0;
+	pid_t pid;
+
+	if (!n->lite)
+		SKIP(return, "vhostctl reads vhost-lite's fdinfo only");
+	if (access(vhostctl_path(), X_OK))
+		SKIP(return, "no %s (make vhostctl)", vhostctl_path());
+	fd = mkstemp(out);
+	ASSERT_LE(0, fd);
+	close(fd);
+	snprintf(cmd, sizeof(cmd),
+		 "%s stats %d:%d --watch 0.5 --count 2 --json >%s",
+		 vhostctl_path(), getpid(), n->dev.fd, out);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	/* Traffic until vhostctl is done: bounded by WAIT_MS per frame. */
+	for (i = 0; i < 1000; i++) {
+		if (waitpid(pid, &status, WNOHANG) == pid)
+			break;
+		tx_one(_metadata, n, 200, 1);
+		frames++;
+		poll(NULL, 0, 10);
+	}
+	if (i == 1000) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	ASSERT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
+		TH_LOG("%s: status %d", cmd, status);
+
+	snprintf(cmd, sizeof(cmd),
+		 "python3 -m json.tool --json-lines <%s >/dev/null", out);
+	EXPECT_EQ(0, system(cmd)) TH_LOG("not JSON Lines: %s", out);
+	text = fdinfo_read_file(out);
+	unlink(out);
+	ASSERT_NE(NULL, text);
+	l2 = strchr(text, '\n');
+	ASSERT_NE(NULL, l2);
+	*l2++ = '\0';
+	ASSERT_NE(NULL, strchr(l2, '\n'));
+	*strchr(l2, '\n') = '\0';
+	TH_LOG("%u frames; last sample: %s", frames, l2);
+
+	ASSERT_TRUE(json_num(l2, "interval_s", &iv));
+	EXPECT_LT(0.4, iv);
+	/* Rate of the second sample = growth of the total since the first. */
+	total1 = stats_field(_metadata, text, NET_VQ_TX, "packets");
+	total2 = stats_field(_metadata, l2, NET_VQ_TX, "packets");
+	rate = stats_field(_metadata, l2, NET_VQ_TX, "packets_per_s");
+	EXPECT_LT(absd(rate * iv - (total2 - total1)), 0.01 * iv + 0.001)
+		TH_LOG("rate %f * %f s vs %f - %f", rate, iv, total2, total1);
+	EXPECT_LE(1, total2);
+	EXPECT_GE(frames, total2);
+	total1 = stats_field(_metadata, text, NET_VQ_TX, "kicks");
+	total2 = stats_field(_metadata, l2, NET_VQ_TX, "kicks");
+	rate = stats_field(_metadata, l2, NET_VQ_TX, "kicks_per_s");
+	EXPECT_LT(absd(rate * iv - (total2 - total1)), 0.01 * iv + 0.001);
+	EXPECT_EQ(0, stats_field(_metadata, l2, NET_VQ_RX, "packets_per_s"));
+	EXPECT_EQ(0, stats_field(_metadata, l2, NET_VQ_TX, "errors"));
+	EXPECT_EQ(0, stats_field(_metadata, l2, NET_VQ_TX, "broken"));
+	free(text);
+}
+
+/*
+ * Tracepoints (system vhost_lite): with the events on from before the
+ * device exists, each queue's events must add up to its fdinfo counters,
+ * carry the device's id, the owner's pid and the right queue index, and
+ * no field may hold a kernel address.
+ */
+#define TRACEFS		"/sys/kernel/tracing"
+#define TRACE_EVENTS	TRACEFS "/events/vhost_lite"
+/* The lowest x86-64 kernel address: no event field may reach it. */
+#define KERNEL_SPACE	0xffff800000000000ULL
+
+static const char *const trace_events[] = {
+	"vhl_kick", "vhl_call", "vhl_used", "vhl_vq_err",
+};
+
+static int tracefs_write(const char *file, const char *val)
+{
+	int fd = open(file, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -EIO;
+}
+
+/* What the events of one queue of our device add up to. */
+struct vq_tally {
+	unsigned long long kicks, kick_descs, calls, last_calls, used;
+	unsigned long long used_len, errors, last_errors;
+	bool calls_in_order;
+	char msg[80];
+};
+
+struct trace_tally {
+	struct vq_tally vq[NET_VQ_MAX];
+	unsigned int lines, bad_owner, bad_vq, addresses;
+};
+
+/* Any value of @kv (key=value words) that looks like a kernel address? */
+static bool looks_like_address(const char *kv, size_t len)
+{
+	const char *p = kv, *end = kv + len;
+
+	while (p < end) {
+		const char *eq = memchr(p, '=', (size_t)(end - p));
+		unsigned long long v;
+		char *e;
+
+		if (!eq)
+			break;
+		errno = 0;
+		v = strtoull(eq + 1, &e, 0);
+		if (!errno && e != eq + 1 && v >= KERNEL_SPACE)
+			return true;
+		p = memchr(eq, ' ', (size_t)(end - eq));
+		if (!p)
+			break;
+		p++;
+	}
+	/* Also a %px-style hex word anywhere (in a message, say). */
+	for (p = kv; p + 4 <= end; p++)
+		if (!strncmp(p, "ffff", 4) && p + 16 <= end &&
+		    strspn(p, "0123456789abcdef") >= 16)
+			return true;
+	return false;
+}
+
+/* Tally the events of device @id in the trace buffer. */
+static void trace_tally(struct __test_metadata *_metadata, __u64 id,
+			struct trace_tally *t)
+{
+	char *text = fdinfo_read_file(TRACEFS "/trace"), *line, *save = NULL;
+	unsigned int i;
+
+	ASSERT_NE(NULL, text) TH_LOG("read %s/trace: %s", TRACEFS,
+				     strerror(errno));
+	memset(t, 0, sizeof(*t));
+	for (i = 0; i < NET_VQ_MAX; i++)
+		t->vq[i].calls_in_order = true;
+	for (line = strtok_r(text, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long dev, owner, vq, v;
+		const char *ev = NULL, *kv;
+		struct vq_tally *q;
+		size_t len;
+
+		for (i = 0; i < ARRAY_SIZE(trace_events) && !ev; i++) {
+			char pat[32];
+
+			snprintf(pat, sizeof(pat), " %s: ", trace_events[i]);
+			if (strstr(line, pat))
+				ev = trace_events[i];
+		}
+		if (!ev)
+			continue;
+		kv = strstr(line, ": dev=") + 2;
+		len = strlen(kv);
+		if (!fdinfo_kv(kv, len, "dev", &dev) || dev != id)
+			continue;
+		t->lines++;
+		if (looks_like_address(kv, len))
+			t->addresses++;
+		if (!fdinfo_kv(kv, len, "owner", &owner) ||
+		    owner != (unsigned long long)getpid())
+			t->bad_owner++;
+		if (!fdinfo_kv(kv, len, "vq", &vq) || vq >= NET_VQ_MAX) {
+			t->bad_vq++;
+			continue;
+		}
+		q = &t->vq[vq];
+		if (!strcmp(ev, "vhl_kick")) {
+			q->kicks++;
+			if (fdinfo_kv(kv, len, "descs", &v))
+				q->kick_descs += v;
+		} else if (!strcmp(ev, "vhl_call")) {
+			q->calls++;
+			/* calls= is the running total: 1, 2, 3, ... */
+			if (!fdinfo_kv(kv, len, "calls", &v) ||
+			    v != q->last_calls + 1)
+				q->calls_in_order = false;
+			q->last_calls = v;
+		} else if (!strcmp(ev, "vhl_used")) {
+			if (fdinfo_kv(kv, len, "count", &v))
+				q->used += v;
+			if (fdinfo_kv(kv, len, "len", &v))
+				q->used_len += v;
+		} else {
+			const char *m = strstr(kv, " msg=");
+
+			q->errors++;
+			if (fdinfo_kv(kv, len, "errors", &v))
+				q->last_errors = v;
+			if (m)
+				snprintf(q->msg, sizeof(q->msg), "%s", m + 5);
+		}
+	}
+	free(text);
+}
+
+/* Counter @key of queue @idx of @fd, from its fdinfo. */
+static unsigned long long vq_counter(struct __test_metadata *_metadata,
+				     int fd, unsigned int idx, const char *key)
+{
+	unsigned long long v = ~0ULL;
+	char name[16], *text;
+	const char *line;
+	size_t len;
+
+	text = fdinfo_read(0, fd);
+	EXPECT_NE(NULL, text);
+	if (!text)
+		return v;
+	snprintf(name, sizeof(name), "vhl-vq%u", idx);
+	line = fdinfo_find(text, name, &len);
+	EXPECT_TRUE(line && fdinfo_kv(line, len, key, &v)) TH_LOG("%s", key);
+	free(text);
+	return v;
+}
+
+/* Do the events of every queue add up to its fdinfo counters? */
+static bool tally_matches(struct __test_metadata *_metadata,
+			  const struct net *n, const struct trace_tally *t)
+{
+	unsigned int i;
+
+	for (i = 0; i < NET_VQ_MAX; i++) {
+		const struct vq_tally *q = &t->vq[i];
+		int fd = n->dev.fd;
+
+		if (q->kicks != vq_counter(_metadata, fd, i, "kicks") ||
+		    q->calls != vq_counter(_metadata, fd, i, "calls") ||
+		    q->used != vq_counter(_metadata, fd, i, "used_entries") ||
+		    q->errors != vq_counter(_metadata, fd, i, "errors"))
+			return false;
+	}
+	return true;
+}
+
+FIXTURE(trace) {
+	struct net n;
+	bool on;
+};
+
+FIXTURE_SETUP(trace)
+{
+	const struct net_cfg cfg = { .features = V1 | MRG };
+	struct vhost_dev probe = { .fd = -1 };
+	int ret;
+
+	self->n.dev.fd = -1;
+	self->n.tap.fd = -1;
+	self->n.pkt = -1;
+	ret = vhl_open(&probe);
+	if (ret == -ENOENT)
+		SKIP(return, "%s does not exist (module not loaded?)",
+		     vhost_net_dev_path());
+	ASSERT_EQ(0, ret);
+	if (!vhl_flavor_lite(probe.fd)) {
+		vhost_dev_close(&probe);
+		SKIP(return, "the in-tree module has no vhost_lite tracepoints");
+	}
+	vhost_dev_close(&probe);
+	if (access(TRACEFS "/events", F_OK) &&
+	    mount("tracefs", TRACEFS, "tracefs", 0, NULL))
+		SKIP(return, "no tracefs at %s: %s", TRACEFS, strerror(errno));
+	ASSERT_EQ(0, access(TRACE_EVENTS, F_OK))
+		TH_LOG("vhost_lite is loaded but has no events in tracefs");
+	ASSERT_EQ(0, tracefs_write(TRACEFS "/tracing_on", "1"));
+	ASSERT_EQ(0, tracefs_write(TRACE_EVENTS "/enable", "1"));
+	self->on = true;
+	/* Truncating the file empties the buffer. */
+	ASSERT_EQ(0, tracefs_write(TRACEFS "/trace", ""));
+	net_up(_metadata, &self->n, &cfg);
+}
+
+FIXTURE_TEARDOWN(trace)
+{
+	net_down(&self->n);
+	if (self->on)
+		tracefs_write(TRACE_EVENTS "/enable", "0");
+}
+
+/* The events' formats: every field a number or a char array. */
+TEST_F(trace, formats_have_no_pointers)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(trace_events); i++) {
+		char path[128], *text, *f;
+		unsigned int fields = 0;
+
+		snprintf(path, sizeof(path), "%s/%s/format", TRACE_EVENTS,
+			 trace_events[i]);
+		text = fdinfo_read_file(path);
+		ASSERT_NE(NULL, text) TH_LOG("%s: %s", path, strerror(errno));
+		/* Our fields follow the common_* ones. */
+		for (f = strstr(text, "field:"); f; f = strstr(f + 1, "field:")) {
+			const char *semi = strchr(f, ';');
+
+			ASSERT_NE(NULL, semi);
+			EXPECT_EQ(NULL, memchr(f, '*', (size_t)(semi - f)))
+				TH_LOG("%s: pointer field %.*s", trace_events[i],
+				       (int)(semi - f), f);
+			if (strncmp(f, "field:unsigned short common_", 28) &&
+			    strncmp(f, "field:unsigned char common_", 27) &&
+			    strncmp(f, "field:int common_", 17))
+				fields++;
+		}
+		EXPECT_LE(4, fields) TH_LOG("%s: %u fields", trace_events[i],
+					    fields);
+		free(text);
+	}
+}
+
+TEST_F(trace, events_match_counters)
+{
+	static const size_t rx_len[] = { 60, 700 };
+	struct net *n = &self->n;
+	struct virtq *tx = &n->vq[NET_VQ_TX];
+	unsigned long long id = 0;
+	struct trace_tally t;
+	const struct vq_tally *qt, *qr;
+	char *text;
+	const char *v;
+	size_t len;
+	int i;
+
+	text = fdinfo_read(0, n->dev.fd);
+	ASSERT_NE(NULL, text);
+	v = fdinfo_find(text, "vhl-id", &len);
+	ASSERT_NE(NULL, v) TH_LOG("no vhl-id: line in fdinfo");
+	id = strtoull(v, NULL, 10);
+	free(text);
+	ASSERT_LT(0, id);
+
+	for (i = 0; i < 3; i++)
+		tx_one(_metadata, n, 100 + 400 * i, 1 + i);
+	rx_post_n(_metadata, n, 4, 2048, 1);
+	for (i = 0; i < (int)ARRAY_SIZE(rx_len); i++)
+		rx_one(_metadata, n, rx_len[i]);
+	publish_broken(tx, 0);
+	ASSERT_EQ(0, virtq_notify(tx));
+	ASSERT_EQ(1, virtq_wait_err(tx, WAIT_MS));
+
+	/* The last event may still be on its way (bounded wait). */
+	for (i = 0; i < WAIT_MS / 10; i++) {
+		trace_tally(_metadata, id, &t);
+		if (tally_matches(_metadata, n, &t))
+			break;
+		poll(NULL, 0, 10);
+	}
+	qr = &t.vq[NET_VQ_RX];
+	qt = &t.vq[NET_VQ_TX];
+	TH_LOG("%u events; rx: kicks=%llu calls=%llu used=%llu len=%llu",
+	       t.lines, qr->kicks, qr->calls, qr->used, qr->used_len);
+	TH_LOG("tx: kicks=%llu descs=%llu calls=%llu used=%llu errors=%llu",
+	       qt->kicks, qt->kick_descs, qt->calls, qt->used, qt->errors);
+	ASSERT_TRUE(tally_matches(_metadata, n, &t))
+		TH_LOG("events do not add up to the fdinfo counters");
+	EXPECT_EQ(0, t.bad_owner);
+	EXPECT_EQ(0, t.bad_vq);
+	EXPECT_EQ(0, t.addresses);
+
+	/* TX: a kick per frame at least, 3 chains taken, 3 used, 1 error. */
+	EXPECT_LE(3, qt->kicks);
+	EXPECT_EQ(3, qt->kick_descs);
+	EXPECT_EQ(3, qt->used);
+	EXPECT_EQ(0, qt->used_len);
+	EXPECT_EQ(1, qt->errors);
+	EXPECT_EQ(1, qt->last_errors);
+	EXPECT_NE(0, qt->msg[0]);
+	EXPECT_EQ(NULL, strchr(qt->msg, '\n'));
+	TH_LOG("tx error: %s", qt->msg);
+	/* RX: two frames in two buffers, each with its header. */
+	EXPECT_EQ(2, qr->used);
+	EXPECT_EQ(2 * n->hdr_len + rx_len[0] + rx_len[1], qr->used_len);
+	EXPECT_EQ(0, qr->errors);
+	EXPECT_LE(1, qr->calls);
+	EXPECT_TRUE(qr->calls_in_order);
+	EXPECT_TRUE(qt->calls_in_order);
+	EXPECT_EQ(qr->calls, qr->last_calls);
 }
 
 TEST_HARNESS_MAIN
