@@ -12,6 +12,11 @@
 #   e2e_nics=NAME:QUEUES[,NAME:QUEUES...]  NIC i has MAC 52:54:00:99:0i:02,
 #                  address 10.99.i.2/24, the host is 10.99.i.1
 #   e2e_sha=HEX    sha256 of the data the host serves
+#   e2e_vsock=1    after the flows, over the vhost-vsock-pci device (we
+#                  are CID 3, the host CID 2): receive the host's data on
+#                  vsock port 5001, check its sha256 (vsock.h2g) and send
+#                  it back to host port 5002 (net.sh E2E_VSOCK=1; socat is
+#                  in the initramfs then)
 # Flow q of NIC i runs on CPU q: it fetches the host's data from host port
 # 5000+100i+2q+1, checks its sha256, and sends it back to port +2 (the host
 # checks that copy).
@@ -217,5 +222,25 @@ for nic in $nics; do
 	done
 	i=$((i + 1))
 done
+
+if [ "${e2e_vsock:-0}" = 1 ]; then
+	t=$(now)
+	if timeout 300 socat -u VSOCK-LISTEN:5001 CREATE:/tmp/vsock.rx; then
+		got=$(sha256sum </tmp/vsock.rx | cut -d' ' -f1)
+		if [ "$got" = "$e2e_sha" ]; then
+			result vsock.h2g PASS "$(wc -c </tmp/vsock.rx) bytes in $(since "$t"), sha256 $got"
+		else
+			result vsock.h2g FAIL "sha256 $got, want $e2e_sha"
+		fi
+	else
+		result vsock.h2g FAIL "no connection from the host on vsock port 5001"
+	fi
+	t=$(now)
+	if retry 20 timeout 120 socat -u OPEN:/tmp/vsock.rx VSOCK-CONNECT:2:5002; then
+		echo "E2E-SENT vsock.g2h $(since "$t")"
+	else
+		result vsock.g2h FAIL "cannot send to host vsock port 5002"
+	fi
+fi
 
 finish

@@ -96,6 +96,24 @@ l2_images() {
 	L2_VMLINUX=$dir/vmlinux L2_INITRD=$dir/initrd
 }
 
+# cpio_with_libs STAGE FILE[:DEST]...: a newc cpio archive on stdout (to
+# append to an L2 initramfs) holding each host FILE at DEST (default: its
+# own path) and the shared libraries it needs; STAGE is a scratch directory.
+cpio_with_libs() {
+	local stage=$1 f src dst lib
+	shift
+	for f in "$@"; do
+		src=${f%%:*} dst=${f#*:}
+		mkdir -p "$stage$(dirname "$dst")"
+		cp "$src" "$stage$dst"
+		for lib in $(ldd "$src" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+			mkdir -p "$stage$(dirname "$lib")"
+			cp -L "$lib" "$stage$lib"
+		done
+	done
+	(cd "$stage" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0)
+}
+
 # wait_file FILE DEADLINE: wait until FILE exists or epoch DEADLINE.
 wait_file() {
 	while [ ! -e "$1" ]; do

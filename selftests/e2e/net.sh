@@ -20,14 +20,23 @@
 #   E2E_MB       MB per flow and direction (default 2)
 #   E2E_TIMEOUT  bound on the L2 guest run in seconds (default 700)
 #   E2E_SHOW     if set, print vhostctl list/show of QEMU's vhost fds (demo)
+#   E2E_VSOCK    1: the guest also gets -device vhost-vsock-pci,guest-cid=3
+#                without vhostfd= (QEMU opens /dev/vhost-vsock itself; the
+#                drop-in suite loads vhost_vsock_lite standard_names=1 for
+#                it), socat in its initramfs, and the vsock.* checks below
 # Checks per NIC: guest and host ping each other, sha256-checked transfers
 # both ways (one flow per queue pair, flow q on guest CPU q), RX interrupts
 # per queue in the guest, the device's own counters from fdinfo (vhl-vqN
 # lines, RX vq 0 and TX vq 1 of every vhost fd must have packets > 0) and
 # `vhostctl list` showing each vhost fd as a net device of QEMU (both
 # skipped when vhost_net_lite is not loaded: the in-tree vhost_net has no
-# such lines); plus the guest's dmesg and a clean guest shutdown. Output is
-# KTAP; exit 1 on any failure.
+# such lines); plus the guest's dmesg and a clean guest shutdown. With
+# E2E_VSOCK=1: the host sends the same data to the guest over AF_VSOCK
+# (guest CID 3, port 5001; the guest checks its sha256) and the guest
+# sends it back (host port 5002; the host checks), QEMU's own fd on
+# /dev/vhost-vsock is a vhost-lite vsock device for CID 3 whose queues
+# moved packets, and `vhostctl list` shows it. Output is KTAP; exit 1 on
+# any failure.
 set -eu
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -36,6 +45,9 @@ OUT=$REPO/build/e2e
 VHOST_DEV=${VHOST_DEV:-/dev/vhost-net-lite}
 E2E_MB=${E2E_MB:-2}
 E2E_TIMEOUT=${E2E_TIMEOUT:-700}
+E2E_VSOCK=${E2E_VSOCK:-0}
+VSOCK_DEV=/dev/vhost-vsock
+GUEST_CID=3
 WORK=$(mktemp -d /tmp/e2e-net.XXXXXX)
 SERIAL=$WORK/serial
 : >"$SERIAL"
@@ -64,12 +76,23 @@ prepare() {
 	local k=${L2_KVER:-}
 	[ -n "$k" ] || k=$(ls /lib/modules | grep -m1 '^6\.1\.' || uname -r)
 	L2_VMLINUX=$("$REPO/selftests/vm/mkvmlinux.sh" "$k" "$REPO/build/vm")
-	L2_INITRD=$REPO/build/vm/l2-initramfs-$k.cpio
-	"$REPO/selftests/vm/mkinitramfs.sh" "$k" "$L2_INITRD" "$HERE/l2-init.sh" \
-		virtio_pci virtio_net
+	if [ "$E2E_VSOCK" = 1 ]; then
+		L2_INITRD=$REPO/build/vm/l2-initramfs-vsock-$k.cpio
+		"$REPO/selftests/vm/mkinitramfs.sh" "$k" "$L2_INITRD" \
+			"$HERE/l2-init.sh" virtio_pci virtio_net vmw_vsock_virtio_transport
+	else
+		L2_INITRD=$REPO/build/vm/l2-initramfs-$k.cpio
+		"$REPO/selftests/vm/mkinitramfs.sh" "$k" "$L2_INITRD" \
+			"$HERE/l2-init.sh" virtio_pci virtio_net
+	fi
 	# QEMU loads a kernel from tmpfs in 1 s, from the 9p share in 4-5 s.
 	cp "$L2_VMLINUX" "$WORK/vmlinux"
-	cp "$L2_INITRD" "$WORK/initrd"
+	if [ "$E2E_VSOCK" = 1 ]; then
+		# socat for the guest's half of the vsock checks.
+		{ cat "$L2_INITRD"; cpio_with_libs "$WORK/extra" /usr/bin/socat; } >"$WORK/initrd"
+	else
+		cp "$L2_INITRD" "$WORK/initrd"
+	fi
 	L2_VMLINUX=$WORK/vmlinux L2_INITRD=$WORK/initrd
 	mkdir -p "$OUT"
 	if ! [ "$OUT/fdexec" -nt "$HERE/fdexec.c" ]; then
@@ -137,8 +160,14 @@ start_l2() {
 		qemu+=(-device "virtio-net-pci,$opts")
 		i=$((i + 1))
 	done
+	if [ "$E2E_VSOCK" = 1 ]; then
+		# No vhostfd=: QEMU opens /dev/vhost-vsock itself.
+		qemu+=(-device "vhost-vsock-pci,guest-cid=$GUEST_CID")
+		echo "# vsock: QEMU -device ${qemu[-1]}"
+	fi
 	# Boot-time savers for the guest kernel (it is not what is tested).
 	append="console=ttyS0 panic=-1 quiet tsc=reliable cryptomgr.notests mitigations=off"
+	append="$append e2e_vsock=$E2E_VSOCK"
 	qemu+=(-smp "$smp" -append "$append e2e_nics=${nics#,} e2e_sha=$H2G_SHA")
 	if [ -n "$mqcfg" ]; then
 		qemu=("$OUT/fdexec" -t "vhltap$(index_of "$mqcfg" "$@")" -q "$smp"
@@ -222,18 +251,70 @@ check_counters() {
 	done
 }
 
-# vhostctl list must show QEMU's fd $2 (of configuration $1) as a net
-# device whose owner is QEMU.
+# vhostctl list must show QEMU's fd $2 (of configuration $1) as a device
+# of kind $3 (default net) whose owner is QEMU.
 check_vhostctl_list() {
-	local name=$1 fd=$2 out line f
+	local name=$1 fd=$2 kind=${3:-net} out line f
 	out=$("$REPO/build/vhostctl/vhostctl" list 2>&1) || true
 	line=$(echo "$out" | awk -v id="$QEMU_PID:$fd" '$1 == id')
 	read -r -a f <<<"$line"
-	if [ "${f[2]:-}" = net ] && [ "${f[3]:-}" = "$QEMU_PID" ]; then
+	if [ "${f[2]:-}" = "$kind" ] && [ "${f[3]:-}" = "$QEMU_PID" ]; then
 		tap_result "$name.vhostctl-list" PASS "$line"
 	else
-		tap_result "$name.vhostctl-list" FAIL "no net device $QEMU_PID:$fd owned by QEMU in: $out"
+		tap_result "$name.vhostctl-list" FAIL "no $kind device $QEMU_PID:$fd owned by QEMU in: $out"
 	fi
+}
+
+# Host half of the vsock checks: send the data to the guest's port 5001
+# (retried until the guest listens), bounded.
+vsock_h2g() {
+	retry 240 timeout 60 socat -u "FILE:$WORK/h2g.data" \
+		"VSOCK-CONNECT:$GUEST_CID:5001" 2>/dev/null
+}
+
+# QEMU's own fd on /dev/vhost-vsock (it opened it: no vhostfd=).
+vsock_fd() {
+	local f
+	for f in /proc/"$QEMU_PID"/fd/*; do
+		[ "$(readlink "$f")" = "$VSOCK_DEV" ] && echo "${f##*/}" && return
+	done
+}
+
+# The data came back from the guest over vsock, and QEMU's vsock device
+# is ours: vhl-kind vsock for CID 3, packets on both queues, in the list.
+check_vsock() {
+	local fd info got rx tx line
+	if wait_pid "$VSOCK_SEND" $(($(date +%s) + 60)); then
+		tap_result vsock.h2g-connect PASS "$E2E_MB MB sent to CID $GUEST_CID port 5001"
+	else
+		tap_result vsock.h2g-connect FAIL "cannot send to CID $GUEST_CID port 5001"
+	fi
+	if wait_pid "$VSOCK_RECV" $(($(date +%s) + 60)); then
+		got=$(sha256sum <"$WORK/vsock.g2h" | cut -d' ' -f1)
+		if [ "$got" = "$H2G_SHA" ]; then
+			tap_result vsock.g2h PASS "$(wc -c <"$WORK/vsock.g2h") bytes, sha256 $got"
+		else
+			tap_result vsock.g2h FAIL "sha256 $got, want $H2G_SHA"
+		fi
+	else
+		tap_result vsock.g2h FAIL "nothing from the guest on host port 5002"
+	fi
+	fd=$(vsock_fd)
+	info=/proc/$QEMU_PID/fdinfo/$fd
+	if [ -z "$fd" ]; then
+		tap_result vsock.device FAIL "QEMU has no fd on $VSOCK_DEV"
+		return
+	fi
+	line=$(grep '^vhl-vsock:' "$info" | cut -f2)
+	rx=$(vq_field "$info" 0 packets) tx=$(vq_field "$info" 1 packets)
+	if [ "$(grep '^vhl-kind:' "$info" | cut -f2)" = vsock ] &&
+	   [[ "$line" = "cid=$GUEST_CID "* ]] &&
+	   [ "${rx:-0}" -gt 0 ] && [ "${tx:-0}" -gt 0 ]; then
+		tap_result vsock.device PASS "$VSOCK_DEV fd $fd: rx packets=$rx tx packets=$tx; $line"
+	else
+		tap_result vsock.device FAIL "$VSOCK_DEV fd $fd: rx packets=${rx:-?} tx packets=${tx:-?}; ${line:-no vhl-vsock line}"
+	fi
+	check_vhostctl_list vsock "$fd" vsock
 }
 
 # Host-side results of the guest-to-host flows of NIC $1 ($2, $3 queues):
@@ -255,6 +336,11 @@ check_g2h() {
 run() {
 	local i cfg q deadline rc=0 t0=$SECONDS expect=()
 	FLOW_PIDS=()
+	if [ "$E2E_VSOCK" = 1 ]; then
+		timeout "$E2E_TIMEOUT" socat -u VSOCK-LISTEN:5002 "CREATE:$WORK/vsock.g2h" &
+		VSOCK_RECV=$!
+		pids+=($!)
+	fi
 	for ((i = 1; i <= $#; i++)); do
 		cfg=${!i}
 		setup_nic $((i - 1)) "$(queues_of "$cfg")"
@@ -264,6 +350,11 @@ run() {
 
 	if wait_serial "$deadline" E2E-READY; then
 		echo "# L2 network up after $((SECONDS - t0)) s"
+		if [ "$E2E_VSOCK" = 1 ]; then
+			vsock_h2g &
+			VSOCK_SEND=$!
+			pids+=($!)
+		fi
 		i=0
 		for cfg in "$@"; do
 			if retry 10 busybox ping -c 1 -W 2 "10.99.$i.2" >/dev/null; then
@@ -278,6 +369,7 @@ run() {
 	if wait_serial "$deadline" E2E-DONE; then
 		echo "# L2 checks done after $((SECONDS - t0)) s"
 		check_counters
+		[ "$E2E_VSOCK" != 1 ] || check_vsock
 		retry 10 busybox nc -w 5 10.99.0.2 5999 </dev/null 2>/dev/null || true
 	fi
 	wait_pid "$QEMU_PID" "$deadline" || rc=$?
@@ -297,6 +389,7 @@ run() {
 			expect+=("$cfg.h2g-q$q" "$cfg.irq-input.$q")
 		done
 	done
+	[ "$E2E_VSOCK" != 1 ] || expect+=(vsock.h2g)
 	guest_results "$SERIAL" "${expect[@]}" l2-dmesg
 	i=0
 	for cfg in "$@"; do

@@ -66,18 +66,8 @@ bg() {
 # A cpio archive (appended to the initramfs) with socat, vsock_test and
 # the shared libraries they need.
 extra_cpio() {
-	local stage=$WORK/extra f lib
-	mkdir -p "$stage/usr/bin"
-	cp /usr/bin/socat "$stage/usr/bin/socat"
-	cp "$OUT/vsock_conc" "$stage/vsock_conc"
-	[ -z "$VT" ] || cp "$VT" "$stage/vsock_test"
-	for f in /usr/bin/socat ${VT:+"$VT"}; do
-		for lib in $(ldd "$f" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
-			mkdir -p "$stage$(dirname "$lib")"
-			cp -L "$lib" "$stage$lib"
-		done
-	done
-	(cd "$stage" && find . | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0)
+	cpio_with_libs "$WORK/extra" /usr/bin/socat "$OUT/vsock_conc:/vsock_conc" \
+		${VT:+"$VT:/vsock_test"}
 }
 
 prepare() {
