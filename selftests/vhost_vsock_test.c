@@ -408,6 +408,14 @@ FIXTURE_VARIANT_ADD(vsock, v1_event_idx) {
 	.features = V1 | SEQPACKET | EVIDX,
 };
 
+FIXTURE_VARIANT_ADD(vsock, v1_packed) {
+	.features = V1 | SEQPACKET | BIT64(VIRTIO_F_RING_PACKED),
+};
+
+FIXTURE_VARIANT_ADD(vsock, v1_packed_event_idx) {
+	.features = V1 | SEQPACKET | EVIDX | BIT64(VIRTIO_F_RING_PACKED),
+};
+
 FIXTURE_SETUP(vsock)
 {
 	unsigned int i;
