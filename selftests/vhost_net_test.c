@@ -786,11 +786,11 @@ TEST_F(net, rx_indirect)
 	if (!vq->indirect)
 		SKIP(return, "INDIRECT_DESC not negotiated");
 	vq->indirect_mode = VIRTQ_INDIRECT_ALWAYS;
-	head = vq->packed ? vq->avail_idx : vq->free_head;
+	head = vq->free_head;
 	rx_post_n(_metadata, &self->n, 2, 2048, 1);
-	ASSERT_EQ(VRING_DESC_F_INDIRECT, le16toh(vq->desc[head].flags) &
-					 ~virtq_packed_avail_flags(true) &
-					 ~virtq_packed_avail_flags(false));
+	/* Packed: a used entry may already overwrite the slot; the table. */
+	ASSERT_TRUE(vq->packed ? !!vq->heads[head].indirect :
+		    le16toh(vq->desc[head].flags) == VRING_DESC_F_INDIRECT);
 	rx_post_n(_metadata, &self->n, 2, 2048, 3);
 	rx_one(_metadata, &self->n, MAX_FRAME);
 	rx_one(_metadata, &self->n, 80);
