@@ -36,7 +36,10 @@
 			  BIT64(VIRTIO_RING_F_EVENT_IDX) |		\
 			  BIT64(VIRTIO_F_ANY_LAYOUT) |			\
 			  BIT64(VIRTIO_F_VERSION_1) |			\
+			  BIT64(VIRTIO_F_RING_PACKED) |		\
 			  BIT64(VHOST_F_LOG_ALL))
+/* What the in-tree vhost_net offers of them too: no packed rings. */
+#define VHL_INTREE_NET_FEATURES (VHL_NET_FEATURES & ~BIT64(VIRTIO_F_RING_PACKED))
 /* Backend features vhost_net_lite offers: none. */
 #define VHL_NET_BACKEND_FEATURES 0ULL
 

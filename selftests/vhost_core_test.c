@@ -56,7 +56,7 @@ TEST_F(unowned, get_features_before_owner)
 	__u64 f = 0;
 
 	ASSERT_EQ(0, vhost_dev_get_features(&self->dev, &f));
-	ASSERT_EQ(VHL_NET_FEATURES, f & VHL_NET_FEATURES);
+	ASSERT_EQ(VHL_INTREE_NET_FEATURES, f & VHL_INTREE_NET_FEATURES);
 }
 
 TEST_F(unowned, ioctls_before_owner)
@@ -149,7 +149,7 @@ TEST_F(core, get_features)
 			       (unsigned long long)f,
 			       (unsigned long long)VHL_NET_FEATURES);
 	} else {
-		ASSERT_EQ(VHL_NET_FEATURES, f & VHL_NET_FEATURES);
+		ASSERT_EQ(VHL_INTREE_NET_FEATURES, f & VHL_INTREE_NET_FEATURES);
 	}
 }
 
@@ -447,6 +447,60 @@ TEST_F(core, vring_addr)
 						    ~0ULL - 100));
 	EXPECT_EQ(-EFAULT, vhost_dev_ioctl(&self->dev, VHOST_SET_VRING_ADDR,
 					   NULL));
+	virtq_destroy(&vq);
+}
+
+/*
+ * Packed rings: SET_VRING_BASE carries positions and wrap counters
+ * (QEMU's layout), SET_VRING_ADDR the packed sizes and alignments, and
+ * the layout cannot change under a ring that is set up.
+ */
+TEST_F(core, packed_vring_base_and_addr)
+{
+	__u64 packed = BIT64(VIRTIO_F_VERSION_1) | BIT64(VIRTIO_F_RING_PACKED);
+	unsigned int base = 0;
+	struct virtq vq;
+	__u64 d, a, u;
+
+	if (!(self->offered & BIT64(VIRTIO_F_RING_PACKED)))
+		SKIP(return, "no VIRTIO_F_RING_PACKED (in-tree vhost)");
+	/* Packed rings are VIRTIO 1.x only. */
+	EXPECT_EQ(-EINVAL, vhost_dev_set_features(&self->dev,
+						  BIT64(VIRTIO_F_RING_PACKED)));
+	ASSERT_EQ(0, vhost_dev_set_features(&self->dev, packed));
+	ASSERT_EQ(0, vhost_dev_get_vring_base(&self->dev, 0, &base));
+	/* A fresh ring: both positions 0, both wrap counters 1. */
+	EXPECT_EQ(0x80008000U, base);
+	ASSERT_EQ(0, vhost_dev_set_vring_num(&self->dev, 0, 256));
+	ASSERT_EQ(0, vhost_dev_set_vring_base(&self->dev, 0, 0x000580ffU));
+	ASSERT_EQ(0, vhost_dev_get_vring_base(&self->dev, 0, &base));
+	EXPECT_EQ(0x000580ffU, base);
+	ASSERT_EQ(0, vhost_dev_set_vring_base(&self->dev, 0, 0x80ff0003U));
+	ASSERT_EQ(0, vhost_dev_get_vring_base(&self->dev, 0, &base));
+	EXPECT_EQ(0x80ff0003U, base);
+	/* Positions beyond the ring. */
+	EXPECT_EQ(-EINVAL, vhost_dev_set_vring_base(&self->dev, 0, 256));
+	EXPECT_EQ(-EINVAL, vhost_dev_set_vring_base(&self->dev, 0, 256U << 16));
+
+	ASSERT_EQ(0, virtq_init(&vq, &self->mem, 0, 256, packed));
+	ASSERT_EQ(0, vhost_dev_set_mem_gmem(&self->dev, &self->mem, 1));
+	d = gmem_uaddr(vq.desc);
+	a = gmem_uaddr(vq.avail);
+	u = gmem_uaddr(vq.used);
+	/* Event areas are 4-byte aligned, the descriptor ring 16. */
+	EXPECT_EQ(-EINVAL, vhost_dev_set_vring_addr(&self->dev, 0, d, a + 2,
+						    u, 0, 0));
+	EXPECT_EQ(-EINVAL, vhost_dev_set_vring_addr(&self->dev, 0, d, a,
+						    u + 2, 0, 0));
+	EXPECT_EQ(-EINVAL, vhost_dev_set_vring_addr(&self->dev, 0, d + 8, a,
+						    u, 0, 0));
+	ASSERT_EQ(0, vhost_dev_setup_vq(&self->dev, &vq));
+	/* The device asks for kicks in its event area from the start. */
+	EXPECT_EQ(VRING_PACKED_EVENT_FLAG_ENABLE, virtq_device_event_flags(&vq));
+	/* A set-up ring keeps its layout; the same layout may be set again. */
+	EXPECT_EQ(-EBUSY, vhost_dev_set_features(&self->dev,
+						 BIT64(VIRTIO_F_VERSION_1)));
+	EXPECT_EQ(0, vhost_dev_set_features(&self->dev, packed));
 	virtq_destroy(&vq);
 }
 

@@ -395,13 +395,28 @@ static void rx_at(struct __test_metadata *_metadata, struct net *n,
 	free(b);
 }
 
-/* Wait (bounded) until the device wrote avail_event or cleared NO_NOTIFY. */
+/* Does the device of a packed ring ask for a kick at the next buffer? */
+static bool packed_kicks_enabled(const struct virtq *vq)
+{
+	__u16 flags = virtq_device_event_flags(vq);
+
+	if (flags == VRING_PACKED_EVENT_FLAG_DESC)
+		return virtq_device_event_off_wrap(vq) ==
+		       (vq->avail_idx | (vq->avail_wrap ? 1U << 15 : 0));
+	return flags == VRING_PACKED_EVENT_FLAG_ENABLE;
+}
+
+/*
+ * Wait (bounded) until the device wrote avail_event or cleared NO_NOTIFY
+ * (packed: its device event area).
+ */
 static bool wait_kicks_enabled(struct virtq *vq)
 {
 	int i;
 
 	for (i = 0; i < WAIT_MS; i++) {
-		if (vq->event_idx ? virtq_avail_event(vq) == vq->avail_idx :
+		if (vq->packed ? packed_kicks_enabled(vq) :
+		    vq->event_idx ? virtq_avail_event(vq) == vq->avail_idx :
 		    !(virtq_used_flags(vq) & VRING_USED_F_NO_NOTIFY))
 			return true;
 		poll(NULL, 0, 1);
@@ -428,8 +443,21 @@ static void publish_broken(struct virtq *vq, __u16 flags)
 	/* The last descriptor: virtq_add_buf() reaches it last. */
 	__u16 head = (__u16)(vq->num - 1);
 
+	if (vq->packed) {
+		/* The next slot, as buffer id num - 1; no driver state. */
+		virtq_raw_set_pdesc(vq, vq->avail_idx, 0x1000, 256, head,
+				    flags |
+				    virtq_packed_avail_flags(vq->avail_wrap));
+		return;
+	}
 	virtq_raw_set_desc(vq, head, 0x1000, 256, flags, 0);
 	virtq_raw_publish(vq, head);
+}
+
+/* Where the device writes used entries: the used ring or the desc ring. */
+static const void *used_area(const struct virtq *vq)
+{
+	return vq->packed ? (const void *)vq->pdesc : (const void *)vq->used;
 }
 
 /* vhost-lite reports a broken queue in fdinfo. */
@@ -547,6 +575,7 @@ FIXTURE_VARIANT(net) {
 #define INDIR	BIT64(VIRTIO_RING_F_INDIRECT_DESC)
 #define NOE	BIT64(VIRTIO_F_NOTIFY_ON_EMPTY)
 #define VHDR	BIT64(VHOST_NET_F_VIRTIO_NET_HDR)
+#define PACKED	BIT64(VIRTIO_F_RING_PACKED)
 
 FIXTURE_VARIANT_ADD(net, mrg) {
 	.cfg = { .features = V1 | MRG },
@@ -590,6 +619,20 @@ FIXTURE_VARIANT_ADD(net, notify_on_empty) {
 
 FIXTURE_VARIANT_ADD(net, vhost_hdr) {
 	.cfg = { .features = VHDR | V1 | MRG | EVIDX | INDIR,
+		 .vhost_hdr = true, .indirect = VIRTQ_INDIRECT_AUTO },
+};
+
+FIXTURE_VARIANT_ADD(net, packed) {
+	.cfg = { .features = V1 | MRG | PACKED },
+};
+
+FIXTURE_VARIANT_ADD(net, packed_no_mrg_event_idx_indirect) {
+	.cfg = { .features = V1 | EVIDX | INDIR | PACKED,
+		 .indirect = VIRTQ_INDIRECT_AUTO },
+};
+
+FIXTURE_VARIANT_ADD(net, packed_vhost_hdr_event_idx) {
+	.cfg = { .features = VHDR | V1 | MRG | EVIDX | INDIR | PACKED,
 		 .vhost_hdr = true, .indirect = VIRTQ_INDIRECT_AUTO },
 };
 
@@ -647,7 +690,9 @@ TEST_F(net, tx_indirect)
 	vq->indirect_mode = VIRTQ_INDIRECT_ALWAYS;
 	head = vq->free_head;
 	tx_one(_metadata, &self->n, 100, 1);
-	ASSERT_EQ(VRING_DESC_F_INDIRECT, le16toh(vq->desc[head].flags));
+	/* Packed: the used entry overwrote the slot; the table exists. */
+	ASSERT_TRUE(vq->packed ? !!vq->heads[head].indirect :
+		    le16toh(vq->desc[head].flags) == VRING_DESC_F_INDIRECT);
 	tx_one(_metadata, &self->n, MAX_FRAME, 5);
 	tx_one(_metadata, &self->n, 200, 2);
 }
@@ -745,7 +790,9 @@ TEST_F(net, rx_indirect)
 	vq->indirect_mode = VIRTQ_INDIRECT_ALWAYS;
 	head = vq->free_head;
 	rx_post_n(_metadata, &self->n, 2, 2048, 1);
-	ASSERT_EQ(VRING_DESC_F_INDIRECT, le16toh(vq->desc[head].flags));
+	/* Packed: a used entry may already overwrite the slot; the table. */
+	ASSERT_TRUE(vq->packed ? !!vq->heads[head].indirect :
+		    le16toh(vq->desc[head].flags) == VRING_DESC_F_INDIRECT);
 	rx_post_n(_metadata, &self->n, 2, 2048, 3);
 	rx_one(_metadata, &self->n, MAX_FRAME);
 	rx_one(_metadata, &self->n, 80);
@@ -811,7 +858,7 @@ TEST_F(net, broken_tx_desc)
 	tx_add(_metadata, n, frame, 100, 1);
 	ASSERT_EQ(0, virtq_notify(tx));
 	tap_expect_none(_metadata, n);
-	ASSERT_EQ(0, virtq_used_idx(tx));
+	ASSERT_FALSE(virtq_more_used(tx));
 	check_broken_fdinfo(_metadata, n, NET_VQ_TX);
 	/* The other queue keeps working. */
 	rx_post_n(_metadata, n, 2, 2048, 1);
@@ -828,7 +875,7 @@ TEST_F(net, broken_rx_desc)
 	ASSERT_EQ(0, virtq_notify(rx));
 	host_send(_metadata, n, frame, 400);
 	ASSERT_EQ(1, virtq_wait_err(rx, WAIT_MS));
-	ASSERT_EQ(0, virtq_used_idx(rx));
+	ASSERT_FALSE(virtq_more_used(rx));
 	check_broken_fdinfo(_metadata, n, NET_VQ_RX);
 	/* The other queue keeps working. */
 	tx_one(_metadata, n, 500, 1);
@@ -854,15 +901,18 @@ TEST_F(net, detach_reattach)
 	tx_add(_metadata, n, frame, 120, 1);
 	ASSERT_EQ(0, virtq_notify(tx));
 	tap_expect_none(_metadata, n);
-	ASSERT_EQ(1, virtq_used_idx(tx));
+	ASSERT_FALSE(virtq_more_used(tx));
 
-	/* Stop and restart the rings as a VMM does. */
+	/*
+	 * Stop and restart the rings as a VMM does.  One TX buffer was
+	 * used; packed rings carry both positions and wrap counters.
+	 */
 	ASSERT_EQ(0, vhost_dev_get_vring_base(&n->dev, NET_VQ_TX, &base));
-	ASSERT_EQ(1, base);
+	ASSERT_EQ(tx->packed ? 0x80018001 : 1, base);
+	ASSERT_EQ(0, vhost_dev_set_vring_base(&n->dev, NET_VQ_TX, base));
 	ASSERT_EQ(0, vhost_dev_get_vring_base(&n->dev, NET_VQ_RX, &base));
-	ASSERT_EQ(0, base);
-	ASSERT_EQ(0, vhost_dev_set_vring_base(&n->dev, NET_VQ_TX, 1));
-	ASSERT_EQ(0, vhost_dev_set_vring_base(&n->dev, NET_VQ_RX, 0));
+	ASSERT_EQ(tx->packed ? 0x80008000 : 0, base);
+	ASSERT_EQ(0, vhost_dev_set_vring_base(&n->dev, NET_VQ_RX, base));
 	for (i = 0; i < NET_VQ_MAX; i++)
 		ASSERT_EQ(0, vhost_net_set_backend(&n->dev, i, n->tap.fd));
 
@@ -926,14 +976,14 @@ TEST_F(net, log_rx_tx_pages)
 	ASSERT_LE(0, virtq_kick(&n->vq[NET_VQ_TX]));
 	tap_expect(_metadata, n, frame, 600);
 	tx_reclaim(_metadata, n, 1);
-	EXPECT_TRUE(dlog_test(&l, gpa_of(n, n->vq[NET_VQ_TX].used)));
+	EXPECT_TRUE(dlog_test(&l, gpa_of(n, used_area(&n->vq[NET_VQ_TX]))));
 	EXPECT_FALSE(dlog_test(&l, gpa_of(n, tx)));
 
 	/* RX into a page of its own (the guard bytes are the test's). */
 	dlog_clear(&l);
 	rx_at(_metadata, n, rx, MAX_FRAME);
 	EXPECT_TRUE(dlog_test(&l, gpa_of(n, rx)));
-	EXPECT_TRUE(dlog_test(&l, gpa_of(n, n->vq[NET_VQ_RX].used)));
+	EXPECT_TRUE(dlog_test(&l, gpa_of(n, used_area(&n->vq[NET_VQ_RX]))));
 	EXPECT_FALSE(dlog_test(&l, gpa_of(n, quiet)));
 	EXPECT_FALSE(dlog_test(&l, gpa_of(n, tx)));
 	/* At most: the RX page and the RX used ring (within 2 pages). */
@@ -984,8 +1034,261 @@ TEST_F(net, log_toggle_under_traffic)
 	/* Logging ended on; the queue still works and is still logged. */
 	dlog_clear(&l);
 	tx_one(_metadata, n, 100, 1);
-	EXPECT_TRUE(dlog_test(&l, gpa_of(n, n->vq[NET_VQ_TX].used)));
+	EXPECT_TRUE(dlog_test(&l, gpa_of(n, used_area(&n->vq[NET_VQ_TX]))));
 	dlog_destroy(&l);
+}
+
+/*
+ * Packed rings (VIRTIO_F_RING_PACKED) only: wrap counters, the ring base
+ * with wrap bits, and hostile descriptors that must break the queue.
+ */
+FIXTURE(packed) {
+	struct net n;
+};
+
+FIXTURE_VARIANT(packed) {
+	struct net_cfg cfg;
+};
+
+FIXTURE_VARIANT_ADD(packed, plain) {
+	.cfg = { .features = V1 | MRG | INDIR | PACKED,
+		 .indirect = VIRTQ_INDIRECT_NEVER },
+};
+
+FIXTURE_VARIANT_ADD(packed, event_idx) {
+	.cfg = { .features = V1 | MRG | INDIR | EVIDX | PACKED,
+		 .indirect = VIRTQ_INDIRECT_NEVER },
+};
+
+FIXTURE_SETUP(packed)
+{
+	net_up(_metadata, &self->n, &variant->cfg);
+}
+
+FIXTURE_TEARDOWN(packed)
+{
+	net_down(&self->n);
+}
+
+/* Batches of chains of 1-3 descriptors across ten laps of the ring. */
+TEST_F(packed, many_wraps)
+{
+	static __u8 frames[100][MAX_FRAME];
+	struct net *n = &self->n;
+	struct virtq *tx = &n->vq[NET_VQ_TX];
+	unsigned int laps = 0, i, round;
+	bool wrap = tx->used_wrap;
+
+	ASSERT_TRUE(tx->packed);
+	for (round = 0; laps < 10; round++) {
+		ASSERT_GT(100, round);
+		for (i = 0; i < 100; i++) {
+			make_frame(frames[i], 60 + i, n->seq++);
+			tx_add(_metadata, n, frames[i], 60 + i, 1 + (round + i) % 3);
+		}
+		ASSERT_LE(0, virtq_kick(tx));
+		for (i = 0; i < 100; i++)
+			tap_expect(_metadata, n, frames[i], 60 + i);
+		for (i = 0; i < 100; i++) {
+			tx_reclaim(_metadata, n, 1);
+			if (tx->used_wrap != wrap) {
+				wrap = tx->used_wrap;
+				laps++;
+			}
+		}
+		ASSERT_EQ(RING_NUM, tx->num_free);
+	}
+	/* RX across laps too. */
+	for (i = 0; i < 3 * RING_NUM / 2; i++) {
+		if (i % (RING_NUM / 2) == 0)
+			rx_post_n(_metadata, n, RING_NUM / 2, 2048, 1 + i % 2);
+		rx_one(_metadata, n, 60 + i);
+	}
+	ASSERT_LE(1, laps);
+}
+
+/* GET/SET_VRING_BASE in the middle of a lap, and after a wrap. */
+TEST_F(packed, vring_base_wrap_bits)
+{
+	struct net *n = &self->n;
+	struct virtq *tx = &n->vq[NET_VQ_TX];
+	unsigned int base = 0, i;
+
+	for (i = 0; i < RING_NUM + 5; i++)
+		tx_one(_metadata, n, 60, 1);
+	/* Lap 0 now: both wrap counters 0, both positions at 5. */
+	ASSERT_FALSE(tx->avail_wrap);
+	ASSERT_EQ(0, vhost_net_set_backend(&n->dev, NET_VQ_TX, -1));
+	ASSERT_EQ(0, vhost_dev_get_vring_base(&n->dev, NET_VQ_TX, &base));
+	EXPECT_EQ(virtq_vring_base(tx), base);
+	EXPECT_EQ(5U | 5U << 16, base);
+	/* Positions must lie inside the ring. */
+	EXPECT_EQ(-EINVAL, vhost_dev_set_vring_base(&n->dev, NET_VQ_TX,
+						    RING_NUM));
+	EXPECT_EQ(-EINVAL, vhost_dev_set_vring_base(&n->dev, NET_VQ_TX,
+						    (__u32)RING_NUM << 16));
+	ASSERT_EQ(0, vhost_dev_set_vring_base(&n->dev, NET_VQ_TX, base));
+	ASSERT_EQ(0, vhost_dev_get_vring_base(&n->dev, NET_VQ_TX, &base));
+	EXPECT_EQ(5U | 5U << 16, base);
+	ASSERT_EQ(0, vhost_dev_set_vring_base(&n->dev, NET_VQ_TX, base));
+	ASSERT_EQ(0, vhost_net_set_backend(&n->dev, NET_VQ_TX, n->tap.fd));
+	for (i = 0; i < 10; i++)
+		tx_one(_metadata, n, 100, 2);
+	EXPECT_FALSE(tx->broken);
+}
+
+static void expect_broken(struct __test_metadata *_metadata, struct net *n,
+			  unsigned int idx)
+{
+	struct virtq *vq = &n->vq[idx];
+
+	ASSERT_EQ(0, virtq_notify(vq));
+	ASSERT_EQ(1, virtq_wait_err(vq, WAIT_MS));
+	ASSERT_FALSE(virtq_more_used(vq));
+	check_broken_fdinfo(_metadata, n, idx);
+	/* The other queue keeps working. */
+	if (idx == NET_VQ_TX) {
+		rx_post_n(_metadata, n, 1, 2048, 1);
+		rx_one(_metadata, n, 300);
+	} else {
+		tx_one(_metadata, n, 300, 1);
+	}
+}
+
+/* Every slot chained with NEXT: the chain never ends inside the ring. */
+TEST_F(packed, chain_longer_than_ring)
+{
+	struct net *n = &self->n;
+	struct virtq *tx = &n->vq[NET_VQ_TX];
+	__u8 *p = gmem_alloc(&n->mem, 64, 64);
+	__u16 pos = tx->avail_idx;
+	bool wrap = tx->avail_wrap;
+	unsigned int i;
+
+	ASSERT_NE(NULL, p);
+	tx_one(_metadata, n, 60, 1);
+	pos = tx->avail_idx;
+	wrap = tx->avail_wrap;
+	/* Slots after the head first, the head last. */
+	for (i = RING_NUM; i-- > 0;) {
+		__u16 slot = (__u16)((pos + i) % RING_NUM);
+		bool w = (pos + i) >= RING_NUM ? !wrap : wrap;
+
+		virtq_raw_set_pdesc(tx, slot, virtq_gpa(tx, p), 8, 0,
+				    VRING_DESC_F_NEXT |
+				    virtq_packed_avail_flags(w));
+	}
+	expect_broken(_metadata, n, NET_VQ_TX);
+}
+
+static void publish_indirect(struct virtq *vq, __u64 addr, __u32 len)
+{
+	virtq_raw_set_pdesc(vq, vq->avail_idx, addr, len, 0,
+			    VRING_DESC_F_INDIRECT |
+			    virtq_packed_avail_flags(vq->avail_wrap));
+}
+
+TEST_F(packed, indirect_bad_length)
+{
+	struct net *n = &self->n;
+	struct virtq *tx = &n->vq[NET_VQ_TX];
+	struct vring_packed_desc *t = gmem_alloc(&n->mem, 64, 64);
+
+	ASSERT_NE(NULL, t);
+	memset(t, 0, 64);
+	/* Not a multiple of 16 bytes. */
+	publish_indirect(tx, virtq_gpa(tx, t), 20);
+	expect_broken(_metadata, n, NET_VQ_TX);
+}
+
+TEST_F(packed, indirect_zero_length)
+{
+	struct net *n = &self->n;
+	struct virtq *rx = &n->vq[NET_VQ_RX];
+	struct vring_packed_desc *t = gmem_alloc(&n->mem, 64, 64);
+	__u8 frame[MAX_FRAME];
+
+	ASSERT_NE(NULL, t);
+	publish_indirect(rx, virtq_gpa(rx, t), 0);
+	host_send(_metadata, n, frame, 200);
+	expect_broken(_metadata, n, NET_VQ_RX);
+}
+
+TEST_F(packed, indirect_nested)
+{
+	struct net *n = &self->n;
+	struct virtq *tx = &n->vq[NET_VQ_TX];
+	struct vring_packed_desc *t = gmem_alloc(&n->mem, 64, 64);
+	__u8 *p = gmem_alloc(&n->mem, 64, 64);
+
+	ASSERT_NE(NULL, t);
+	ASSERT_NE(NULL, p);
+	t[0].addr = htole64(virtq_gpa(tx, p));
+	t[0].len = htole32(64);
+	t[0].flags = htole16(0);
+	t[1].addr = htole64(virtq_gpa(tx, t));
+	t[1].len = htole32(32);
+	t[1].flags = htole16(VRING_DESC_F_INDIRECT);
+	publish_indirect(tx, virtq_gpa(tx, t), 32);
+	expect_broken(_metadata, n, NET_VQ_TX);
+}
+
+/* An indirect table outside the memory table. */
+TEST_F(packed, indirect_outside_table)
+{
+	struct net *n = &self->n;
+
+	publish_indirect(&n->vq[NET_VQ_TX], 0x1000, 32);
+	expect_broken(_metadata, n, NET_VQ_TX);
+}
+
+/* A buffer id beyond the ring. */
+TEST_F(packed, bad_buffer_id)
+{
+	struct net *n = &self->n;
+	struct virtq *tx = &n->vq[NET_VQ_TX];
+	__u8 *p = gmem_alloc(&n->mem, 128, 64);
+
+	ASSERT_NE(NULL, p);
+	memset(p, 0, 128);
+	virtq_raw_set_pdesc(tx, tx->avail_idx, virtq_gpa(tx, p), 128,
+			    RING_NUM, virtq_packed_avail_flags(tx->avail_wrap));
+	expect_broken(_metadata, n, NET_VQ_TX);
+}
+
+/*
+ * Event suppression both ways: the device's event area asks for kicks
+ * when it is idle, and a driver that disabled callbacks gets none.
+ */
+TEST_F(packed, event_suppression)
+{
+	struct net *n = &self->n;
+	struct virtq *tx = &n->vq[NET_VQ_TX];
+	__u8 frame[MAX_FRAME];
+	unsigned int i;
+
+	ASSERT_TRUE(virtq_enable_cb(tx));
+	tx_one(_metadata, n, 100, 1);
+	ASSERT_EQ(1, virtq_wait_call(tx, WAIT_MS));
+	ASSERT_TRUE(wait_kicks_enabled(tx));
+	EXPECT_EQ(tx->event_idx ? VRING_PACKED_EVENT_FLAG_DESC :
+				  VRING_PACKED_EVENT_FLAG_ENABLE,
+		  virtq_device_event_flags(tx));
+
+	virtq_disable_cb(tx);
+	virtq_wait_call(tx, 0);
+	for (i = 0; i < 8; i++) {
+		make_frame(frame, 100 + i, n->seq++);
+		tx_add(_metadata, n, frame, 100 + i, 1);
+		ASSERT_LE(0, virtq_kick(tx));
+		tap_expect(_metadata, n, frame, 100 + i);
+		ASSERT_TRUE(wait_used_quietly(tx));
+		tx_reclaim(_metadata, n, 1);
+	}
+	ASSERT_EQ(0, virtq_wait_call(tx, QUIET_MS));
+	ASSERT_TRUE(virtq_enable_cb(tx));
+	tx_one(_metadata, n, 100, 1);
+	ASSERT_EQ(1, virtq_wait_call(tx, WAIT_MS));
 }
 
 /* One fixed configuration for control-path tests. */

@@ -408,6 +408,14 @@ FIXTURE_VARIANT_ADD(vsock, v1_event_idx) {
 	.features = V1 | SEQPACKET | EVIDX,
 };
 
+FIXTURE_VARIANT_ADD(vsock, v1_packed) {
+	.features = V1 | SEQPACKET | BIT64(VIRTIO_F_RING_PACKED),
+};
+
+FIXTURE_VARIANT_ADD(vsock, v1_packed_event_idx) {
+	.features = V1 | SEQPACKET | EVIDX | BIT64(VIRTIO_F_RING_PACKED),
+};
+
 FIXTURE_SETUP(vsock)
 {
 	unsigned int i;
@@ -655,8 +663,13 @@ TEST_F(vsock, seqpacket_needs_feature)
 	int fd;
 
 	if (variant->features & SEQPACKET) {
-		/* Renegotiate without it, as a guest driver would. */
-		ASSERT_EQ(0, vhost_dev_set_features(&self->g.dev, V1));
+		/*
+		 * Renegotiate without it, as a guest driver would; the rings
+		 * are set up, so their layout stays.
+		 */
+		ASSERT_EQ(0, vhost_dev_set_features(&self->g.dev, V1 |
+						    (variant->features &
+						     BIT64(VIRTIO_F_RING_PACKED))));
 	}
 	self->fd[0] = socket(AF_VSOCK, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	fd = self->fd[0];

@@ -546,6 +546,287 @@ TEST_F(lib, raw_access)
 	ASSERT_EQ(33, e.len);
 }
 
+/* The device side of a packed ring: positions and wrap counters. */
+struct fake_pdev {
+	struct virtq *vq;
+	__u16 avail_pos;
+	bool avail_wrap;
+	__u16 used_pos;
+	bool used_wrap;
+};
+
+static void fake_pdev_init(struct fake_pdev *d, struct virtq *vq)
+{
+	d->vq = vq;
+	d->avail_pos = 0;
+	d->used_pos = 0;
+	d->avail_wrap = true;
+	d->used_wrap = true;
+}
+
+static void fake_padvance(const struct virtq *vq, __u16 *pos, bool *wrap)
+{
+	if (++*pos == vq->num) {
+		*pos = 0;
+		*wrap = !*wrap;
+	}
+}
+
+/* Pop the next packed chain; @ndescs is set to the ring slots it took. */
+static bool fake_ppop(struct fake_pdev *d, struct fake_chain *c,
+		      unsigned int *ndescs)
+{
+	struct virtq *vq = d->vq;
+	struct vring_packed_desc *r = vq->pdesc;
+	unsigned int n = 0, slots = 0;
+	__u16 flags;
+
+	flags = le16toh(__atomic_load_n(&r[d->avail_pos].flags,
+					__ATOMIC_ACQUIRE));
+	if (!!(flags & (1U << VRING_PACKED_DESC_F_AVAIL)) != d->avail_wrap ||
+	    !!(flags & (1U << VRING_PACKED_DESC_F_USED)) == d->avail_wrap)
+		return false;
+	c->indirect = false;
+	for (;;) {
+		struct vring_packed_desc *e = &r[d->avail_pos];
+
+		if (++slots > vq->num)
+			return false;
+		flags = le16toh(e->flags);
+		c->head = le16toh(e->id);
+		if (flags & VRING_DESC_F_INDIRECT) {
+			__u32 len = le32toh(e->len), i;
+			struct vring_packed_desc *t;
+
+			t = gmem_ptr(vq->mem, le64toh(e->addr), len);
+			if (!t || !len || len % sizeof(*t))
+				return false;
+			for (i = 0; i < len / sizeof(*t) && n < 64; i++, n++) {
+				c->seg[n].gpa = le64toh(t[i].addr);
+				c->seg[n].len = le32toh(t[i].len);
+				c->seg[n].write = le16toh(t[i].flags) &
+						  VRING_DESC_F_WRITE;
+			}
+			c->indirect = true;
+		} else {
+			if (n >= 64)
+				return false;
+			c->seg[n].gpa = le64toh(e->addr);
+			c->seg[n].len = le32toh(e->len);
+			c->seg[n].write = flags & VRING_DESC_F_WRITE;
+			n++;
+		}
+		fake_padvance(vq, &d->avail_pos, &d->avail_wrap);
+		if (!(flags & VRING_DESC_F_NEXT))
+			break;
+	}
+	c->nseg = n;
+	*ndescs = slots;
+	return true;
+}
+
+static void fake_ppush(struct fake_pdev *d, __u16 id, __u32 len,
+		       unsigned int ndescs)
+{
+	struct vring_packed_desc *e = &d->vq->pdesc[d->used_pos];
+	__u16 flags = d->used_wrap ? (1U << VRING_PACKED_DESC_F_AVAIL) |
+				     (1U << VRING_PACKED_DESC_F_USED) : 0;
+
+	e->id = htole16(id);
+	e->len = htole32(len);
+	__atomic_store_n(&e->flags, htole16(flags), __ATOMIC_RELEASE);
+	while (ndescs--)
+		fake_padvance(d->vq, &d->used_pos, &d->used_wrap);
+}
+
+TEST_F(lib, packed_layout)
+{
+	struct virtq *vq = &self->vq;
+	struct virtq_sg out[2], in[3];
+	struct fake_pdev d;
+	struct fake_chain c;
+	unsigned int i, nd;
+	__u32 len;
+	int token;
+
+	ASSERT_EQ(0, virtq_init(vq, &self->mem, 0, 16,
+				BIT64(VIRTIO_F_RING_PACKED)));
+	ASSERT_TRUE(vq->packed);
+	ASSERT_EQ(0, (uintptr_t)vq->pdesc % 16);
+	ASSERT_EQ(0, (uintptr_t)vq->driver_event % 4);
+	ASSERT_EQ(0, (uintptr_t)vq->device_event % 4);
+	/* What SET_VRING_ADDR and SET_VRING_BASE take. */
+	ASSERT_EQ((void *)vq->pdesc, (void *)vq->desc);
+	ASSERT_EQ((void *)vq->driver_event, (void *)vq->avail);
+	ASSERT_EQ((void *)vq->device_event, (void *)vq->used);
+	ASSERT_EQ(0x80008000U, virtq_vring_base(vq));
+	fake_pdev_init(&d, vq);
+
+	for (i = 0; i < 2; i++) {
+		out[i].addr = gmem_alloc(&self->mem, 100 + i, 8);
+		out[i].len = 100 + i;
+	}
+	for (i = 0; i < 3; i++) {
+		in[i].addr = gmem_alloc(&self->mem, 200 + i, 8);
+		in[i].len = 200 + i;
+	}
+	ASSERT_FALSE(fake_ppop(&d, &c, &nd));
+	ASSERT_EQ(0, virtq_add_buf(vq, out, 2, in, 3, &token));
+	ASSERT_EQ(11, vq->num_free);
+	ASSERT_EQ(5, vq->avail_idx);
+	ASSERT_TRUE(fake_ppop(&d, &c, &nd));
+	ASSERT_EQ(5, nd);
+	ASSERT_EQ(5, c.nseg);
+	ASSERT_FALSE(c.indirect);
+	for (i = 0; i < 5; i++) {
+		ASSERT_EQ(virtq_gpa(vq, i < 2 ? out[i].addr : in[i - 2].addr),
+			  c.seg[i].gpa);
+		ASSERT_EQ(i < 2 ? 100 + i : 200 + i - 2, c.seg[i].len);
+		ASSERT_EQ(i >= 2, c.seg[i].write);
+	}
+	ASSERT_FALSE(fake_ppop(&d, &c, &nd));
+	ASSERT_FALSE(virtq_more_used(vq));
+	fake_ppush(&d, c.head, 42, nd);
+	ASSERT_TRUE(virtq_more_used(vq));
+	ASSERT_EQ(&token, virtq_get_buf(vq, &len));
+	ASSERT_EQ(42, len);
+	ASSERT_EQ(16, vq->num_free);
+	ASSERT_EQ(5, vq->last_used_idx);
+	ASSERT_EQ(NULL, virtq_get_buf(vq, NULL));
+
+	/* Indirect: one ring slot, the table carries the entries. */
+	vq->indirect = true;
+	vq->indirect_mode = VIRTQ_INDIRECT_ALWAYS;
+	ASSERT_EQ(0, virtq_add_buf(vq, out, 2, in, 3, &token));
+	ASSERT_EQ(15, vq->num_free);
+	ASSERT_TRUE(fake_ppop(&d, &c, &nd));
+	ASSERT_EQ(1, nd);
+	ASSERT_TRUE(c.indirect);
+	ASSERT_EQ(5, c.nseg);
+	ASSERT_TRUE(c.seg[4].write);
+	ASSERT_FALSE(c.seg[1].write);
+	fake_ppush(&d, c.head, 0, nd);
+	ASSERT_EQ(&token, virtq_get_buf(vq, NULL));
+	ASSERT_EQ(16, vq->num_free);
+}
+
+/* Many laps with chains of 1-3 descriptors completed out of order. */
+TEST_F(lib, packed_wraps_random)
+{
+	struct virtq *vq = &self->vq;
+	struct { __u16 id; unsigned int nd; int *tok; } fl[8];
+	int tokens[8], *tok;
+	unsigned int nfl = 0, laps = 0, iter, nd;
+	struct fake_pdev d;
+	struct fake_chain c;
+	__u32 seed = 7, len;
+	bool wrap = true;
+	__u8 *buf;
+
+	ASSERT_EQ(0, virtq_init(vq, &self->mem, 0, 8,
+				BIT64(VIRTIO_F_RING_PACKED) |
+				BIT64(VIRTIO_RING_F_INDIRECT_DESC)));
+	vq->indirect_mode = VIRTQ_INDIRECT_NEVER;
+	buf = gmem_alloc(&self->mem, 64, 8);
+	ASSERT_NE(NULL, buf);
+	fake_pdev_init(&d, vq);
+
+	for (iter = 0; iter < 5000; iter++) {
+		if (nfl < 8 && (rnd(&seed) & 1)) {
+			struct virtq_sg sg[3] = {
+				{ buf, 8 }, { buf + 8, 8 }, { buf + 16, 8 } };
+			unsigned int n = 1 + rnd(&seed) % 3;
+			int ret;
+
+			vq->indirect_mode = rnd(&seed) % 4 ?
+					    VIRTQ_INDIRECT_NEVER :
+					    VIRTQ_INDIRECT_ALWAYS;
+			tok = &tokens[iter % 8];
+			ret = virtq_add_buf(vq, sg, 1, sg + 1, n - 1, tok);
+			if (ret == -ENOSPC)
+				continue;
+			ASSERT_EQ(0, ret);
+			ASSERT_TRUE(fake_ppop(&d, &c, &nd));
+			ASSERT_EQ(n, c.nseg);
+			fl[nfl].id = c.head;
+			fl[nfl].nd = nd;
+			fl[nfl].tok = tok;
+			nfl++;
+		} else if (nfl) {
+			unsigned int k = rnd(&seed) % nfl;
+
+			fake_ppush(&d, fl[k].id, fl[k].nd, fl[k].nd);
+			ASSERT_EQ(fl[k].tok, virtq_get_buf(vq, &len));
+			ASSERT_EQ(fl[k].nd, len);
+			fl[k] = fl[--nfl];
+		}
+		if (vq->used_wrap != wrap) {
+			wrap = vq->used_wrap;
+			laps++;
+		}
+		ASSERT_FALSE(vq->broken);
+	}
+	ASSERT_LT(100, laps);
+	ASSERT_EQ(d.used_pos, vq->last_used_idx);
+	ASSERT_EQ(d.used_wrap, vq->used_wrap);
+	ASSERT_EQ(d.avail_pos, vq->avail_idx);
+	ASSERT_EQ(d.avail_wrap, vq->avail_wrap);
+}
+
+TEST_F(lib, packed_event_suppression)
+{
+	struct virtq *vq = &self->vq;
+	struct vring_packed_desc_event *dev_ev, *drv_ev;
+	struct fake_pdev d;
+	struct fake_chain c;
+	unsigned int nd, i;
+	int token[4];
+	__u8 *buf;
+
+	ASSERT_EQ(0, virtq_init(vq, &self->mem, 0, 4,
+				BIT64(VIRTIO_F_RING_PACKED) |
+				BIT64(VIRTIO_RING_F_EVENT_IDX)));
+	buf = gmem_alloc(&self->mem, 64, 8);
+	dev_ev = vq->device_event;
+	drv_ev = vq->driver_event;
+	fake_pdev_init(&d, vq);
+
+	/* Nothing added: no kick; ENABLE: kick; DISABLE: none. */
+	ASSERT_FALSE(virtq_kick_prepare(vq));
+	ASSERT_EQ(0, virtq_add_outbuf(vq, buf, 8, &token[0]));
+	ASSERT_TRUE(virtq_kick_prepare(vq));
+	dev_ev->flags = htole16(VRING_PACKED_EVENT_FLAG_DISABLE);
+	ASSERT_EQ(0, virtq_add_outbuf(vq, buf, 8, &token[1]));
+	ASSERT_FALSE(virtq_kick_prepare(vq));
+	ASSERT_EQ(1, vq->kicks_suppressed);
+	/* DESC: kick only when the event slot (2, this lap) is made avail. */
+	dev_ev->flags = htole16(VRING_PACKED_EVENT_FLAG_DESC);
+	dev_ev->off_wrap = htole16(3 | 1U << 15);
+	ASSERT_EQ(0, virtq_add_outbuf(vq, buf, 8, &token[2]));
+	ASSERT_FALSE(virtq_kick_prepare(vq));
+	ASSERT_EQ(0, virtq_add_outbuf(vq, buf, 8, &token[3]));
+	/* Slot 3 made available; avail position wrapped to 0, lap 0. */
+	ASSERT_FALSE(vq->avail_wrap);
+	ASSERT_TRUE(virtq_kick_prepare(vq));
+	for (i = 0; i < 4; i++) {
+		ASSERT_TRUE(fake_ppop(&d, &c, &nd));
+		fake_ppush(&d, c.head, 0, nd);
+	}
+	/* Driver side: disable, then enable with off_wrap. */
+	virtq_disable_cb(vq);
+	ASSERT_EQ(VRING_PACKED_EVENT_FLAG_DISABLE, le16toh(drv_ev->flags));
+	ASSERT_FALSE(virtq_enable_cb(vq));
+	ASSERT_EQ(VRING_PACKED_EVENT_FLAG_DESC, le16toh(drv_ev->flags));
+	ASSERT_EQ(0 | 1U << 15, le16toh(drv_ev->off_wrap));
+	for (i = 0; i < 4; i++)
+		ASSERT_NE(NULL, virtq_get_buf(vq, NULL));
+	/* get_buf moved the event to the next used slot, next lap. */
+	ASSERT_EQ(0, le16toh(drv_ev->off_wrap));
+	ASSERT_TRUE(virtq_enable_cb(vq));
+	/* Both positions at 0 in lap 0. */
+	ASSERT_EQ(0U, virtq_vring_base(vq));
+}
+
 TEST(wait_fd)
 {
 	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -158,8 +158,11 @@ static long vhl_blk_vring_ioctl(struct vhl_blk *blk, unsigned int ioctl,
 	if (ioctl == VHOST_GET_VRING_BASE) {
 		r = vhl_vring_ioctl(&blk->dev, ioctl, argp);
 		/* Stopped: the queue takes nothing new while we wait. */
-		if (!r)
+		if (!r) {
 			vhl_blk_drain(blk, BIT(idx));
+			/* Answer again: a packed ring's base has the used position. */
+			r = vhl_vring_ioctl(&blk->dev, ioctl, argp);
+		}
 	} else {
 		vhl_blk_quiesce(blk, idx, true);
 		r = vhl_vring_ioctl(&blk->dev, ioctl, argp);

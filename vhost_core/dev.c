@@ -16,6 +16,15 @@ static atomic_t vhl_dev_ids = ATOMIC_INIT(0);
 /* Context: vq->mutex held or the device not yet shared. */
 static void vhl_vq_reset(struct vhl_virtqueue *vq)
 {
+	kvfree(vq->packed_ndescs);
+	vq->packed_ndescs = NULL;
+	vq->packed_taken = NULL;
+	vq->packed_ntaken = 0;
+	vq->packed_unsignalled = 0;
+	/* A fresh packed ring starts in lap 1 (VIRTIO 1.1 2.8.1). */
+	vq->avail_wrap = true;
+	vq->used_wrap = true;
+	vq->ops = &vhl_split_ops;
 	vq->num = 0;
 	vq->desc = NULL;
 	vq->avail = NULL;
@@ -82,7 +91,7 @@ void vhl_dev_init(struct vhl_dev *dev, struct vhl_virtqueue **vqs, int nvqs,
 		vq->dev = dev;
 		vq->index = i;
 		vq->worker = NULL;
-		vq->ops = &vhl_split_ops;
+		vq->packed_ndescs = NULL;
 		mutex_init(&vq->mutex);
 		memset(&vq->stats, 0, sizeof(vq->stats));
 		vhl_vq_reset(vq);
@@ -236,8 +245,23 @@ EXPORT_SYMBOL_GPL(vhl_dev_reset_owner);
  */
 int vhl_dev_set_features(struct vhl_dev *dev, u64 features)
 {
+	bool packed = features & BIT_ULL(VIRTIO_F_RING_PACKED);
 	int i;
 
+	/* Packed rings are a VIRTIO 1.x layout: always little endian. */
+	if (packed && !(features & BIT_ULL(VIRTIO_F_VERSION_1)))
+		return -EINVAL;
+	/* The layout of rings that are set up cannot change under them. */
+	for (i = 0; i < dev->nvqs; i++) {
+		struct vhl_virtqueue *vq = dev->vqs[i];
+		bool busy;
+
+		mutex_lock(&vq->mutex);
+		busy = vq->desc && vhl_vq_packed(vq) != packed;
+		mutex_unlock(&vq->mutex);
+		if (busy)
+			return -EBUSY;
+	}
 	if ((features & BIT_ULL(VHOST_F_LOG_ALL)) &&
 	    !vhl_dev_log_ok(dev, dev->log_base, dev->mem))
 		return -EFAULT;
@@ -247,6 +271,7 @@ int vhl_dev_set_features(struct vhl_dev *dev, u64 features)
 
 		mutex_lock(&vq->mutex);
 		vq->acked_features = features;
+		vq->ops = packed ? &vhl_packed_ops : &vhl_split_ops;
 		mutex_unlock(&vq->mutex);
 	}
 	return 0;
@@ -316,7 +341,7 @@ static long vhl_vring_set_kick(struct vhl_virtqueue *vq, int fd)
 static long vhl_vring_set_addr(struct vhl_virtqueue *vq,
 			       struct vhost_vring_addr *a)
 {
-	size_t desc_size, avail_size, used_size;
+	size_t sizes[3], align[3];
 	void __user *desc, *avail, *used;
 	bool log = a->flags & BIT(VHOST_VRING_F_LOG);
 	int r;
@@ -336,9 +361,10 @@ static long vhl_vring_set_addr(struct vhl_virtqueue *vq,
 			return -EBUSY;
 		return vhl_log_set_used(vq, log, a->log_guest_addr);
 	}
-	if ((a->desc_user_addr & (VRING_DESC_ALIGN_SIZE - 1)) ||
-	    (a->avail_user_addr & (VRING_AVAIL_ALIGN_SIZE - 1)) ||
-	    (a->used_user_addr & (VRING_USED_ALIGN_SIZE - 1)))
+	vq->ops->ring_sizes(vq->num, sizes, align);
+	if ((a->desc_user_addr & (align[0] - 1)) ||
+	    (a->avail_user_addr & (align[1] - 1)) ||
+	    (a->used_user_addr & (align[2] - 1)))
 		return -EINVAL;
 	if ((u64)(unsigned long)a->desc_user_addr != a->desc_user_addr ||
 	    (u64)(unsigned long)a->avail_user_addr != a->avail_user_addr ||
@@ -348,14 +374,8 @@ static long vhl_vring_set_addr(struct vhl_virtqueue *vq,
 	desc = (void __user *)(unsigned long)a->desc_user_addr;
 	avail = (void __user *)(unsigned long)a->avail_user_addr;
 	used = (void __user *)(unsigned long)a->used_user_addr;
-	desc_size = sizeof(struct vring_desc) * vq->num;
-	/* flags, idx, ring[num], used_event */
-	avail_size = sizeof(__virtio16) * (3 + vq->num);
-	/* flags, idx, ring[num], avail_event */
-	used_size = sizeof(__virtio16) * 3 +
-		    sizeof(struct vring_used_elem) * vq->num;
-	if (!access_ok(desc, desc_size) || !access_ok(avail, avail_size) ||
-	    !access_ok(used, used_size))
+	if (!access_ok(desc, sizes[0]) || !access_ok(avail, sizes[1]) ||
+	    !access_ok(used, sizes[2]))
 		return -EFAULT;
 	r = vhl_log_set_used(vq, log, a->log_guest_addr);
 	if (r)
@@ -407,10 +427,26 @@ static long vhl_vring_cmd(struct vhl_virtqueue *vq, u32 idx,
 			return -EBUSY;
 		if (copy_from_user(&s, argp, sizeof(s)))
 			return -EFAULT;
-		if (s.num > 0xffff)
-			return -EINVAL;
-		vq->last_avail_idx = s.num;
-		vq->avail_idx = s.num;
+		if (vhl_vq_packed(vq)) {
+			/*
+			 * As QEMU passes it: bits 0-14 the next avail
+			 * position, 15 its wrap counter; bits 16-30 the next
+			 * used position, 31 its wrap counter.
+			 */
+			u16 avail = s.num & 0x7fff, used = (s.num >> 16) & 0x7fff;
+
+			if (vq->num && (avail >= vq->num || used >= vq->num))
+				return -EINVAL;
+			vq->last_avail_idx = avail;
+			vq->avail_wrap = s.num & BIT(15);
+			vq->last_used_idx = used;
+			vq->used_wrap = s.num & BIT(31);
+		} else {
+			if (s.num > 0xffff)
+				return -EINVAL;
+			vq->last_avail_idx = s.num;
+		}
+		vq->avail_idx = vq->last_avail_idx;
 		vq->broken = false;
 		if (vq->stopped && vq->kick) {
 			vq->stopped = false;
@@ -424,6 +460,10 @@ static long vhl_vring_cmd(struct vhl_virtqueue *vq, u32 idx,
 		vq->stopped = true;
 		s.index = idx;
 		s.num = vq->last_avail_idx;
+		if (vhl_vq_packed(vq))
+			s.num |= (vq->avail_wrap ? BIT(15) : 0) |
+				 (u32)vq->last_used_idx << 16 |
+				 (vq->used_wrap ? BIT(31) : 0);
 		return copy_to_user(argp, &s, sizeof(s)) ? -EFAULT : 0;
 	case VHOST_SET_VRING_ADDR:
 		if (copy_from_user(&a, argp, sizeof(a)))

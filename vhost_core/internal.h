@@ -25,6 +25,8 @@
  * @enable_notify: ask the guest for kicks; true if buffers arrived meanwhile
  * @disable_notify: ask the guest not to kick
  * @init_access: read ring state from guest memory once the rings are set
+ * @ring_sizes: bytes and alignment of the desc, avail and used areas for a
+ *	ring of @num entries
  */
 struct vhl_ring_ops {
 	int (*get_desc)(struct vhl_virtqueue *vq, struct iovec iov[],
@@ -38,9 +40,17 @@ struct vhl_ring_ops {
 	bool (*enable_notify)(struct vhl_virtqueue *vq);
 	void (*disable_notify)(struct vhl_virtqueue *vq);
 	int (*init_access)(struct vhl_virtqueue *vq);
+	void (*ring_sizes)(unsigned int num, size_t sizes[3], size_t align[3]);
 };
 
 extern const struct vhl_ring_ops vhl_split_ops;
+extern const struct vhl_ring_ops vhl_packed_ops;
+
+/* Does @vq use the packed layout?  Context: vq->mutex held. */
+static inline bool vhl_vq_packed(const struct vhl_virtqueue *vq)
+{
+	return vq->ops == &vhl_packed_ops;
+}
 
 /* mem.c */
 extern unsigned int vhl_max_mem_regions;
@@ -55,6 +65,7 @@ int vhl_translate(struct vhl_virtqueue *vq, u64 addr, u32 len,
 bool vhl_log_access_ok(void __user *log_base, const struct vhl_mem *mem,
 		       u64 extra_end);
 int vhl_log_used(struct vhl_virtqueue *vq, u64 offset, u64 len);
+int vhl_log_used_hva(struct vhl_virtqueue *vq, u64 uaddr, u64 len);
 bool vhl_dev_log_ok(struct vhl_dev *dev, void __user *log_base,
 		    const struct vhl_mem *mem);
 int vhl_log_set_used(struct vhl_virtqueue *vq, bool on, u64 guest_addr);

@@ -50,10 +50,17 @@ bool vhl_log_access_ok(void __user *log_base, const struct vhl_mem *mem,
 	return access_ok(log_base, vhl_log_bytes(end));
 }
 
-/* Used ring bytes: flags, idx, ring[num], avail_event. */
-static u64 vhl_used_size(unsigned int num)
+/*
+ * Bytes of the used area that VHOST_VRING_F_LOG logs at log_guest_addr:
+ * the split used ring, or the packed device event area (used descriptors
+ * of packed rings are logged through the memory table instead).
+ */
+static u64 vhl_used_size(const struct vhl_virtqueue *vq)
 {
-	return sizeof(__virtio16) * 3 + sizeof(struct vring_used_elem) * num;
+	size_t sizes[3], align[3];
+
+	vq->ops->ring_sizes(vq->num, sizes, align);
+	return sizes[2];
 }
 
 /**
@@ -78,7 +85,7 @@ bool vhl_dev_log_ok(struct vhl_dev *dev, void __user *log_base,
 
 		/* Checked not to wrap by SET_VRING_ADDR. */
 		if (vq->log_used)
-			end = max(end, vq->log_guest_addr + vhl_used_size(vq->num));
+			end = max(end, vq->log_guest_addr + vhl_used_size(vq));
 	}
 	return vhl_log_access_ok(log_base, mem, end);
 }
@@ -95,7 +102,7 @@ bool vhl_dev_log_ok(struct vhl_dev *dev, void __user *log_base,
  */
 int vhl_log_set_used(struct vhl_virtqueue *vq, bool on, u64 guest_addr)
 {
-	u64 size = vhl_used_size(vq->num);
+	u64 size = vhl_used_size(vq);
 
 	if (on) {
 		if (guest_addr + size < guest_addr)
@@ -318,6 +325,30 @@ int vhl_log_used(struct vhl_virtqueue *vq, u64 offset, u64 len)
 	if (!vq->log_used || !vq->log_base)
 		return 0;
 	if (vhl_log_gpa(vq, vq->log_guest_addr + offset, len)) {
+		vhl_vq_err(vq, "cannot write the dirty log\n");
+		return -EFAULT;
+	}
+	vhl_log_signal(vq);
+	return 0;
+}
+
+/**
+ * vhl_log_used_hva() - mark ring memory written by the core, by address
+ * @vq: the virtqueue
+ * @uaddr: owner-virtual address written (inside the memory table)
+ * @len: bytes written (> 0)
+ *
+ * For packed rings, whose used descriptors overwrite the descriptor ring:
+ * logged under the same condition as vhl_log_used().
+ *
+ * Context: vq->mutex held, the owner's mm.
+ * Return: 0, or -EFAULT (the queue is then broken).
+ */
+int vhl_log_used_hva(struct vhl_virtqueue *vq, u64 uaddr, u64 len)
+{
+	if (!vq->log_used || !vq->log_base)
+		return 0;
+	if (vhl_log_hva(vq, uaddr, len)) {
 		vhl_vq_err(vq, "cannot write the dirty log\n");
 		return -EFAULT;
 	}

@@ -163,6 +163,20 @@ struct vhl_virtqueue {
 	/* used index when we last signalled the guest (EVENT_IDX). */
 	u16 signalled_used;
 	bool signalled_used_valid;
+	/*
+	 * Packed rings: last_avail_idx and last_used_idx are ring positions,
+	 * these are their wrap counters; used_flags holds the device event
+	 * flags we last wrote.
+	 */
+	bool avail_wrap;
+	bool used_wrap;
+	/* Packed: used ring slots written since we last decided to signal. */
+	u32 packed_unsignalled;
+	/* Packed: per buffer id, ring slots of its chain (0: not taken). */
+	u16 *packed_ndescs;
+	/* Packed: slots of the last chains taken, for vhl_discard_vq_desc(). */
+	u16 *packed_taken;
+	u16 packed_ntaken;
 	/* A guest-triggered error stopped the queue until it is set up anew. */
 	bool broken;
 	/* GET_VRING_BASE stopped the queue until SET_VRING_BASE. */
@@ -349,6 +363,7 @@ static inline bool vhl_vq_is_le(const struct vhl_virtqueue *vq)
 		      (1ULL << VIRTIO_RING_F_EVENT_IDX) | \
 		      (1ULL << VIRTIO_F_ANY_LAYOUT) | \
 		      (1ULL << VIRTIO_F_VERSION_1) | \
+		      (1ULL << VIRTIO_F_RING_PACKED) | \
 		      (1ULL << VHOST_F_LOG_ALL))
 
 /* Backend features (VHOST_GET_BACKEND_FEATURES) the core supports. */

@@ -350,6 +350,19 @@ static int vhl_split_init_access(struct vhl_virtqueue *vq)
 	return 0;
 }
 
+static void vhl_split_ring_sizes(unsigned int num, size_t sizes[3],
+				 size_t align[3])
+{
+	sizes[0] = sizeof(struct vring_desc) * num;
+	/* flags, idx, ring[num], used_event */
+	sizes[1] = sizeof(__virtio16) * (3 + num);
+	/* flags, idx, ring[num], avail_event */
+	sizes[2] = sizeof(__virtio16) * 3 + sizeof(struct vring_used_elem) * num;
+	align[0] = VRING_DESC_ALIGN_SIZE;
+	align[1] = VRING_AVAIL_ALIGN_SIZE;
+	align[2] = VRING_USED_ALIGN_SIZE;
+}
+
 const struct vhl_ring_ops vhl_split_ops = {
 	.get_desc = vhl_split_get_desc,
 	.discard = vhl_split_discard,
@@ -358,4 +371,5 @@ const struct vhl_ring_ops vhl_split_ops = {
 	.enable_notify = vhl_split_enable_notify,
 	.disable_notify = vhl_split_disable_notify,
 	.init_access = vhl_split_init_access,
+	.ring_sizes = vhl_split_ring_sizes,
 };

@@ -5,9 +5,10 @@
 # INSIDE the test VM, e.g.
 #   selftests/vm/run.sh --kernel 6.12 -- sh -c 'modprobe vhost_net &&
 #       VHOST_DEV=/dev/vhost-net selftests/e2e/net.sh'
-# Usage: net.sh [CONFIG...]      (default: default noevidx mq)
+# Usage: net.sh [CONFIG...]      (default: default noevidx packed mq)
 #   default  virtio-net-pci, one queue pair, tap by ifname + vhostfd=
 #   noevidx  same with event_idx=off,indirect_desc=off
+#   packed   same with packed=on (VIRTIO_F_RING_PACKED)
 #   mq       two queue pairs (mq=on): fdexec opens the tap queues and the
 #            vhost fds for fds=/vhostfds=
 #   dropin   tap by ifname + plain vhost=on: QEMU opens /dev/vhost-net
@@ -27,7 +28,9 @@
 # Checks per NIC: guest and host ping each other, sha256-checked transfers
 # both ways (one flow per queue pair, flow q on guest CPU q), RX interrupts
 # per queue in the guest, the device's own counters from fdinfo (vhl-vqN
-# lines, RX vq 0 and TX vq 1 of every vhost fd must have packets > 0) and
+# lines, RX vq 0 and TX vq 1 of every vhost fd must have packets > 0; the
+# negotiated features, vhl-features, have VIRTIO_F_RING_PACKED (bit 34)
+# exactly for the packed configuration) and
 # `vhostctl list` showing each vhost fd as a net device of QEMU (both
 # skipped when vhost_net_lite is not loaded: the in-tree vhost_net has no
 # such lines); plus the guest's dmesg and a clean guest shutdown. With
@@ -140,6 +143,7 @@ start_l2() {
 		opts="netdev=n$i,mac=52:54:00:99:0$i:02"
 		case "$cfg" in
 		noevidx) opts="$opts,event_idx=off,indirect_desc=off" ;;
+		packed) opts="$opts,packed=on" ;;
 		mq) opts="$opts,mq=on,vectors=$((2 * queues + 2))" ;;
 		esac
 		if [ "$cfg" = dropin ]; then
@@ -236,6 +240,7 @@ check_counters() {
 			continue
 		fi
 		check_vhostctl_list "$name" "$fd"
+		check_ring_layout "$name" "$info"
 		if [ -n "${E2E_SHOW:-}" ]; then
 			echo "# vhostctl list; vhostctl show $QEMU_PID:${fd##*/}:"
 			"$REPO/build/vhostctl/vhostctl" list | sed 's/^/#   /'
@@ -249,6 +254,20 @@ check_counters() {
 			tap_result "$name.vhost-counters" FAIL "rx packets=${rx:-?} tx packets=${tx:-?}"
 		fi
 	done
+}
+
+# The guest negotiated packed rings (bit 34) exactly for the packed
+# configuration: fdinfo $2 of configuration $1's vhost fd.
+check_ring_layout() {
+	local name=$1 info=$2 f want=0 got
+	f=$(sed -n 's/^vhl-features:[[:space:]]*//p' "$info")
+	[ "${name%%.*}" != packed ] || want=1
+	got=$(( (${f:-0} >> 34) & 1 ))
+	if [ -n "$f" ] && [ "$got" -eq "$want" ]; then
+		tap_result "$name.ring-layout" PASS "features $f, packed=$got"
+	else
+		tap_result "$name.ring-layout" FAIL "features ${f:-none}, packed=$got, want $want"
+	fi
 }
 
 # vhostctl list must show QEMU's fd $2 (of configuration $1) as a device
@@ -404,7 +423,7 @@ run() {
 }
 
 configs=("$@")
-[ ${#configs[@]} -gt 0 ] || configs=(default noevidx mq)
+[ ${#configs[@]} -gt 0 ] || configs=(default noevidx packed mq)
 echo "TAP version 13"
 if [ ! -c "$VHOST_DEV" ]; then
 	tap_result vhost-device FAIL "$VHOST_DEV is not a character device"

@@ -1,17 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libFuzzer target: vhost_core's split ring walker, used ring writer,
- * notification suppression and address translation, compiled from the very
- * kernel sources (vring_split.c, mem.c) through the shim in shim/.
+ * libFuzzer target: vhost_core's split and packed ring walkers, used ring
+ * writers, notification suppression and address translation, compiled from
+ * the very kernel sources (vring_split.c, vring_packed.c, mem.c) through
+ * the shim in shim/.
  *
  * Input layout (little endian), see README:
  *   0  u8  flags: bit0 VERSION_1, bit1 EVENT_IDX, bit2 NOTIFY_ON_EMPTY,
+ *          bit3 packed ring (VIRTIO_F_RING_PACKED, implies VERSION_1),
  *          bit7 claim 2^32-1 regions in the table header
  *   1  u8  log2 of the ring size (mod 11)
  *   2  u8  number of memory regions (mod 5)
  *   3  u8  iov_size - 1 (mod 64)
- *   4  u16 initial last_avail_idx (VHOST_SET_VRING_BASE)
- *   6  u16 desc, avail, used offsets in the guest buffer (units 16, 2, 4)
+ *   4  u16 initial last_avail_idx (VHOST_SET_VRING_BASE); packed: bits
+ *          0-14 the avail and used position (mod the ring size), bit 15
+ *          both wrap counters
+ *   6  u16 desc, avail, used offsets in the guest buffer (units 16, 2, 4;
+ *          packed: the descriptor ring, driver and device event areas)
  *   12 u64 address and u32 length translated directly
  *   24 regions: u32 guest page, u16 pages, u16 owner page (from the guest
  *      buffer start; pages past it are unmapped)
@@ -47,6 +52,12 @@ void vhl_vq_err(struct vhl_virtqueue *vq, const char *fmt, ...)
 int vhl_log_used(struct vhl_virtqueue *vq, u64 offset, u64 len)
 {
 	assert(!vhl_log_enabled(vq));
+	return 0;
+}
+
+int vhl_log_used_hva(struct vhl_virtqueue *vq, u64 uaddr, u64 len)
+{
+	assert(!vq->log_used);
 	return 0;
 }
 
@@ -174,8 +185,30 @@ static void get_desc(struct vhl_virtqueue *vq, unsigned int iov_size,
 	u16 last = vq->last_avail_idx;
 	int head;
 
+	bool wrap = vq->avail_wrap;
+
 	assert(iov);
 	head = vq->ops->get_desc(vq, iov, iov_size, &out, &in);
+	if (vhl_vq_packed(vq)) {
+		/* Position and lap move together, and only for a chain. */
+		assert(vq->last_avail_idx < vq->num);
+		if (head < 0) {
+			assert(errors > before);
+		} else if ((unsigned int)head == vq->num) {
+			assert(vq->last_avail_idx == last);
+			assert(vq->avail_wrap == wrap);
+		} else {
+			assert((unsigned int)head < vq->num);
+			assert(vq->last_avail_idx != last ||
+			       vq->avail_wrap != wrap);
+			assert(out + in <= iov_size);
+			assert(errors == before);
+			check_iov(vq->mem, iov, out + in);
+			pending[(*npending)++] = head;
+		}
+		free(iov);
+		return;
+	}
 	if (head < 0) {
 		assert(errors > before);
 	} else if ((unsigned int)head == vq->num) {
@@ -214,9 +247,16 @@ static void add_used(struct vhl_virtqueue *vq, unsigned int arg,
 		(*npending - count) * sizeof(pending[0]));
 	*npending -= count;
 	ret = vq->ops->add_used(vq, heads, count);
-	assert(!ret || (ret == -EFAULT && errors > before));
-	if (!ret)
-		assert(vq->last_used_idx == (u16)(old + count));
+	if (vhl_vq_packed(vq)) {
+		/* A buffer id the guest reused while in flight is refused. */
+		assert(!ret || ((ret == -EFAULT || ret == -EINVAL) &&
+				errors > before));
+		assert(vq->last_used_idx < vq->num);
+	} else {
+		assert(!ret || (ret == -EFAULT && errors > before));
+		if (!ret)
+			assert(vq->last_used_idx == (u16)(old + count));
+	}
 	free(heads);
 }
 
@@ -261,6 +301,15 @@ int vhl_fuzz_one(const u8 *data, size_t size)
 	iov_size = 1 + data[3] % 64;
 	vq.last_avail_idx = get16(data + 4);
 	vq.avail_idx = vq.last_avail_idx;
+	if (flags & 8) {
+		vq.ops = &vhl_packed_ops;
+		vq.acked_features |= BIT_ULL(VIRTIO_F_VERSION_1) |
+				     BIT_ULL(VIRTIO_F_RING_PACKED);
+		vq.last_avail_idx = (get16(data + 4) & 0x7fff) % vq.num;
+		vq.last_used_idx = vq.last_avail_idx;
+		vq.avail_wrap = get16(data + 4) >> 15;
+		vq.used_wrap = vq.avail_wrap;
+	}
 	vq.desc = (void *)(guest + get16(data + 6) * 16u % VHL_FUZZ_GUEST_SIZE);
 	vq.avail = (void *)(guest + get16(data + 8) * 2u % VHL_FUZZ_GUEST_SIZE);
 	vq.used = (void *)(guest + get16(data + 10) * 4u % VHL_FUZZ_GUEST_SIZE);
@@ -301,6 +350,7 @@ int vhl_fuzz_one(const u8 *data, size_t size)
 		}
 	}
 out:
+	kvfree(vq.packed_ndescs);
 	vhl_mem_free(dev.mem);
 	return 0;
 }

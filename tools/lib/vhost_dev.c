@@ -355,7 +355,7 @@ int vhost_dev_set_vring_err(const struct vhost_dev *d, unsigned int idx,
  * @d: device (owned, memory table set)
  * @vq: initialised virtqueue; its eventfds are created when missing
  *
- * Issues SET_VRING_NUM, SET_VRING_BASE (the driver's avail index),
+ * Issues SET_VRING_NUM, SET_VRING_BASE (virtq_vring_base()),
  * SET_VRING_ADDR (user addresses of the rings), then KICK, CALL and ERR.
  *
  * Return: 0 or the first negative errno.
@@ -369,7 +369,7 @@ int vhost_dev_setup_vq(const struct vhost_dev *d, struct virtq *vq)
 	if (!ret)
 		ret = vhost_dev_set_vring_num(d, i, vq->num);
 	if (!ret)
-		ret = vhost_dev_set_vring_base(d, i, vq->avail_idx);
+		ret = vhost_dev_set_vring_base(d, i, virtq_vring_base(vq));
 	if (!ret)
 		ret = vhost_dev_set_vring_addr(d, i, gmem_uaddr(vq->desc),
 					       gmem_uaddr(vq->avail),

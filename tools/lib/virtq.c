@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Driver side of a split virtqueue (see virtq.h).
+ * Driver side of a split or packed virtqueue (see virtq.h).
  *
  * Memory ordering against the device (a kernel thread on another CPU):
  * descriptors and avail entries are written before avail->idx is stored
  * with release semantics; used->idx is loaded with acquire semantics before
  * used entries are read; a full fence separates publishing avail->idx (or
- * used_event) from reading the device's suppression state.
+ * used_event) from reading the device's suppression state.  Packed rings
+ * store the first descriptor's flags of a buffer with release semantics
+ * after everything else, and load a used descriptor's flags with acquire
+ * semantics before its id and length.
  */
 #define _GNU_SOURCE
 #include <endian.h>
@@ -47,13 +50,14 @@ static inline __u16 *avail_event_ptr(const struct virtq *vq)
 }
 
 /**
- * virtq_init() - allocate and initialise a split virtqueue
+ * virtq_init() - allocate and initialise a virtqueue
  * @vq: virtqueue
  * @mem: arena the rings and buffers live in
  * @index: the queue's index on the device
  * @num: ring size, a power of two from 1 to 32768
- * @features: negotiated virtio feature bits; VIRTIO_RING_F_EVENT_IDX and
- *	VIRTIO_RING_F_INDIRECT_DESC are honoured
+ * @features: negotiated virtio feature bits; VIRTIO_RING_F_EVENT_IDX,
+ *	VIRTIO_RING_F_INDIRECT_DESC and VIRTIO_F_RING_PACKED (the layout)
+ *	are honoured
  *
  * The rings are zeroed arena memory; the eventfds start as -1 (see
  * virtq_create_eventfds()).  Indirect buffers default to
@@ -80,13 +84,30 @@ int virtq_init(struct virtq *vq, struct gmem *mem, unsigned int index,
 	vq->indirect = features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC);
 	vq->indirect_mode = vq->indirect ? VIRTQ_INDIRECT_AUTO :
 					   VIRTQ_INDIRECT_NEVER;
+	vq->packed = features & (1ULL << VIRTIO_F_RING_PACKED);
 
-	vq->desc = gmem_alloc(mem, sizeof(*vq->desc) * num, 64);
-	vq->avail = gmem_alloc(mem, sizeof(*vq->avail) +
-			       sizeof(vq->avail->ring[0]) * (num + 1), 64);
-	vq->used = gmem_alloc(mem, sizeof(*vq->used) +
-			      sizeof(vq->used->ring[0]) * num +
-			      sizeof(__u16), 64);
+	if (vq->packed) {
+		vq->pdesc = gmem_alloc(mem, sizeof(*vq->pdesc) * num, 64);
+		vq->driver_event = gmem_alloc(mem, sizeof(*vq->driver_event),
+					      64);
+		vq->device_event = gmem_alloc(mem, sizeof(*vq->device_event),
+					      64);
+		/* The addresses SET_VRING_ADDR takes for a packed ring. */
+		vq->desc = (struct vring_desc *)vq->pdesc;
+		vq->avail = (struct vring_avail *)vq->driver_event;
+		vq->used = (struct vring_used *)vq->device_event;
+		/* Both wrap counters start at 1 (VIRTIO 1.1 2.8.1). */
+		vq->avail_wrap = true;
+		vq->used_wrap = true;
+	} else {
+		vq->desc = gmem_alloc(mem, sizeof(*vq->desc) * num, 64);
+		vq->avail = gmem_alloc(mem, sizeof(*vq->avail) +
+				       sizeof(vq->avail->ring[0]) * (num + 1),
+				       64);
+		vq->used = gmem_alloc(mem, sizeof(*vq->used) +
+				      sizeof(vq->used->ring[0]) * num +
+				      sizeof(__u16), 64);
+	}
 	vq->heads = calloc(num, sizeof(*vq->heads));
 	vq->next = calloc(num, sizeof(*vq->next));
 	if (!vq->desc || !vq->avail || !vq->used || !vq->heads || !vq->next) {
@@ -190,6 +211,115 @@ static void publish(struct virtq *vq, __u16 head)
 }
 
 /**
+ * virtq_packed_avail_flags() - AVAIL/USED bits of an available descriptor
+ * @wrap: the driver's wrap counter for the descriptor's slot
+ */
+__u16 virtq_packed_avail_flags(bool wrap)
+{
+	return wrap ? 1U << VRING_PACKED_DESC_F_AVAIL :
+		      1U << VRING_PACKED_DESC_F_USED;
+}
+
+static void set_pdesc(struct vring_packed_desc *d, __u64 addr, __u32 len,
+		      __u16 id)
+{
+	d->addr = htole64(addr);
+	d->len = htole32(len);
+	d->id = htole16(id);
+}
+
+/* Store a descriptor's flags, exposing it (release). */
+static void publish_pdesc(struct vring_packed_desc *d, __u16 flags)
+{
+	__atomic_store_n(&d->flags, htole16(flags), __ATOMIC_RELEASE);
+}
+
+static void packed_advance(const struct virtq *vq, __u16 *pos, bool *wrap,
+			   unsigned int n)
+{
+	unsigned int next = *pos + n;
+
+	if (next >= vq->num) {
+		next -= vq->num;
+		*wrap = !*wrap;
+	}
+	*pos = (__u16)next;
+}
+
+/* virtq_add_buf() for packed rings; the entries are checked. */
+static int packed_add_buf(struct virtq *vq, const struct virtq_sg *out,
+			  unsigned int out_num, const struct virtq_sg *in,
+			  unsigned int total, void *token)
+{
+	__u16 id = vq->free_head, pos = vq->avail_idx, head_flags = 0;
+	struct vring_packed_desc *head = &vq->pdesc[pos];
+	struct virtq_head *h = &vq->heads[id];
+	bool wrap = vq->avail_wrap;
+	unsigned int i, n;
+
+	if (use_indirect(vq, total)) {
+		struct vring_packed_desc *table;
+
+		if (!vq->num_free)
+			return -ENOSPC;
+		if (!h->indirect) {
+			h->indirect = gmem_alloc(vq->mem, sizeof(*h->indirect) *
+						 VIRTQ_INDIRECT_MAX, 16);
+			if (!h->indirect)
+				return -ENOMEM;
+		}
+		table = (struct vring_packed_desc *)h->indirect;
+		for (i = 0; i < total; i++) {
+			const struct virtq_sg *sg = sg_at(out, out_num, in, i);
+
+			set_pdesc(&table[i], virtq_gpa(vq, sg->addr), sg->len,
+				  0);
+			table[i].flags = htole16(i < out_num ? 0 :
+						 VRING_DESC_F_WRITE);
+		}
+		set_pdesc(head, virtq_gpa(vq, table),
+			  (__u32)(total * sizeof(*table)), id);
+		head_flags = VRING_DESC_F_INDIRECT |
+			     virtq_packed_avail_flags(wrap);
+		n = 1;
+	} else {
+		if (vq->num_free < total)
+			return -ENOSPC;
+		for (i = 0; i < total; i++) {
+			const struct virtq_sg *sg = sg_at(out, out_num, in, i);
+			__u16 flags = virtq_packed_avail_flags(wrap);
+
+			if (i >= out_num)
+				flags |= VRING_DESC_F_WRITE;
+			if (i + 1 < total)
+				flags |= VRING_DESC_F_NEXT;
+			set_pdesc(&vq->pdesc[pos], virtq_gpa(vq, sg->addr),
+				  sg->len, id);
+			/* The first descriptor is exposed last. */
+			if (i)
+				vq->pdesc[pos].flags = htole16(flags);
+			else
+				head_flags = flags;
+			packed_advance(vq, &pos, &wrap, 1);
+		}
+		n = total;
+		/* Undo the walk: the advance below is the common one. */
+		pos = vq->avail_idx;
+		wrap = vq->avail_wrap;
+	}
+	vq->free_head = vq->next[id];
+	vq->num_free -= n;
+	h->ndescs = (__u16)n;
+	h->token = token;
+	publish_pdesc(head, head_flags);
+	packed_advance(vq, &pos, &wrap, n);
+	vq->avail_idx = pos;
+	vq->avail_wrap = wrap;
+	vq->added += n;
+	return 0;
+}
+
+/**
  * virtq_add_buf() - expose a buffer to the device
  * @vq: virtqueue
  * @out: device-readable entries (may be NULL when @out_num is 0)
@@ -223,6 +353,9 @@ int virtq_add_buf(struct virtq *vq, const struct virtq_sg *out,
 					  sg->len))
 			return -EFAULT;
 	}
+
+	if (vq->packed)
+		return packed_add_buf(vq, out, out_num, in, total, token);
 
 	head = vq->free_head;
 	h = &vq->heads[head];
@@ -313,12 +446,40 @@ static inline bool need_event(__u16 event, __u16 new, __u16 old)
 	return (__u16)(new - event - 1) < (__u16)(new - old);
 }
 
+/* virtq_kick_prepare() for packed rings: the device event area decides. */
+static bool packed_kick_prepare(struct virtq *vq)
+{
+	__u16 added = vq->added, flags, off_wrap, event;
+	bool needed;
+
+	virtq_mb();
+	vq->added = 0;
+	if (!added)
+		return false;
+	flags = rd16(&vq->device_event->flags);
+	if (vq->event_idx && flags == VRING_PACKED_EVENT_FLAG_DESC) {
+		off_wrap = rd16(&vq->device_event->off_wrap);
+		event = off_wrap & ~(1U << VRING_PACKED_EVENT_F_WRAP_CTR);
+		if (!!(off_wrap >> VRING_PACKED_EVENT_F_WRAP_CTR) !=
+		    vq->avail_wrap)
+			event -= vq->num;
+		needed = need_event(event, vq->avail_idx,
+				    (__u16)(vq->avail_idx - added));
+	} else {
+		needed = flags != VRING_PACKED_EVENT_FLAG_DISABLE;
+	}
+	if (!needed)
+		vq->kicks_suppressed++;
+	return needed;
+}
+
 /**
  * virtq_kick_prepare() - does the device want a notification?
  * @vq: virtqueue
  *
  * Looks at the buffers published since the last call: with EVENT_IDX the
- * device's avail_event decides, otherwise VRING_USED_F_NO_NOTIFY.
+ * device's avail_event decides, otherwise VRING_USED_F_NO_NOTIFY (packed:
+ * the device event area's flags and, with EVENT_IDX, its off_wrap).
  *
  * Return: true when virtq_notify() should be called.
  */
@@ -327,6 +488,8 @@ bool virtq_kick_prepare(struct virtq *vq)
 	__u16 old = vq->kicked_idx, new = vq->avail_idx;
 	bool needed;
 
+	if (vq->packed)
+		return packed_kick_prepare(vq);
 	virtq_mb();
 	vq->kicked_idx = new;
 	if (old == new)
@@ -376,7 +539,7 @@ int virtq_kick(struct virtq *vq)
 }
 
 /**
- * virtq_used_idx() - current used->idx (acquire load)
+ * virtq_used_idx() - current used->idx (acquire load); split rings only
  * @vq: virtqueue
  */
 __u16 virtq_used_idx(const struct virtq *vq)
@@ -390,7 +553,51 @@ __u16 virtq_used_idx(const struct virtq *vq)
  */
 bool virtq_more_used(struct virtq *vq)
 {
+	if (vq->packed) {
+		__u16 f = le16toh(__atomic_load_n(&vq->pdesc[vq->last_used_idx].flags,
+						  __ATOMIC_ACQUIRE));
+
+		return !!(f & (1U << VRING_PACKED_DESC_F_AVAIL)) == vq->used_wrap &&
+		       !!(f & (1U << VRING_PACKED_DESC_F_USED)) == vq->used_wrap;
+	}
 	return virtq_used_idx(vq) != vq->last_used_idx;
+}
+
+/* Write the driver event offset: the next used descriptor we will read. */
+static void packed_set_used_event(struct virtq *vq)
+{
+	wr16(&vq->driver_event->off_wrap, (__u16)(vq->last_used_idx |
+	     (vq->used_wrap ? 1U << VRING_PACKED_EVENT_F_WRAP_CTR : 0)));
+}
+
+/* virtq_get_buf() for packed rings; a used descriptor is pending. */
+static void *packed_get_buf(struct virtq *vq, __u32 *len)
+{
+	struct vring_packed_desc *d = &vq->pdesc[vq->last_used_idx];
+	struct virtq_head *h;
+	void *token;
+	__u16 id;
+
+	id = le16toh(d->id);
+	if (id >= vq->num || !vq->heads[id].token) {
+		vq->broken = true;
+		return NULL;
+	}
+	h = &vq->heads[id];
+	if (len)
+		*len = le32toh(d->len);
+	token = h->token;
+	h->token = NULL;
+	vq->next[id] = vq->free_head;
+	vq->free_head = id;
+	vq->num_free += h->ndescs;
+	packed_advance(vq, &vq->last_used_idx, &vq->used_wrap, h->ndescs);
+
+	if (vq->event_idx && !(vq->avail_flags & VRING_AVAIL_F_NO_INTERRUPT)) {
+		packed_set_used_event(vq);
+		virtq_mb();
+	}
+	return token;
 }
 
 /**
@@ -413,6 +620,8 @@ void *virtq_get_buf(struct virtq *vq, __u32 *len)
 
 	if (vq->broken || !virtq_more_used(vq))
 		return NULL;
+	if (vq->packed)
+		return packed_get_buf(vq, len);
 
 	e = vq->used->ring[vq->last_used_idx & (vq->num - 1)];
 	id = le32toh(e.id);
@@ -445,12 +654,15 @@ void *virtq_get_buf(struct virtq *vq, __u32 *len)
  * Without EVENT_IDX this sets VRING_AVAIL_F_NO_INTERRUPT; with EVENT_IDX
  * (where the driver must keep avail->flags 0) it moves used_event to the
  * entry before last_used_idx, which the device has already passed.  A
- * hint: the device may still signal.
+ * packed ring sets its driver event flags to DISABLE.  A hint: the device
+ * may still signal.
  */
 void virtq_disable_cb(struct virtq *vq)
 {
 	vq->avail_flags |= VRING_AVAIL_F_NO_INTERRUPT;
-	if (vq->event_idx)
+	if (vq->packed)
+		wr16(&vq->driver_event->flags, VRING_PACKED_EVENT_FLAG_DISABLE);
+	else if (vq->event_idx)
 		wr16(used_event_ptr(vq), (__u16)(vq->last_used_idx - 1));
 	else
 		wr16(&vq->avail->flags, vq->avail_flags);
@@ -466,10 +678,19 @@ void virtq_disable_cb(struct virtq *vq)
 bool virtq_enable_cb(struct virtq *vq)
 {
 	vq->avail_flags &= (__u16)~VRING_AVAIL_F_NO_INTERRUPT;
-	if (vq->event_idx)
+	if (vq->packed && vq->event_idx) {
+		packed_set_used_event(vq);
+		/* The offset before the flags that select it. */
+		__atomic_store_n(&vq->driver_event->flags,
+				 htole16(VRING_PACKED_EVENT_FLAG_DESC),
+				 __ATOMIC_RELEASE);
+	} else if (vq->packed) {
+		wr16(&vq->driver_event->flags, VRING_PACKED_EVENT_FLAG_ENABLE);
+	} else if (vq->event_idx) {
 		wr16(used_event_ptr(vq), vq->last_used_idx);
-	else
+	} else {
 		wr16(&vq->avail->flags, vq->avail_flags);
+	}
 	virtq_mb();
 	return !virtq_more_used(vq);
 }
@@ -658,4 +879,56 @@ struct vring_used_elem virtq_raw_used_elem(const struct virtq *vq,
 	e.id = le32toh(e.id);
 	e.len = le32toh(e.len);
 	return e;
+}
+
+/**
+ * virtq_vring_base() - the SET_VRING_BASE value for the driver's state
+ * @vq: virtqueue
+ *
+ * Split: the avail index.  Packed, as QEMU passes it: bits 0-14 the next
+ * avail position, bit 15 its wrap counter, bits 16-30 the next used
+ * position, bit 31 its wrap counter.
+ */
+__u32 virtq_vring_base(const struct virtq *vq)
+{
+	if (!vq->packed)
+		return vq->avail_idx;
+	return vq->avail_idx | (vq->avail_wrap ? 1U << 15 : 0) |
+	       (__u32)vq->last_used_idx << 16 | (vq->used_wrap ? 1U << 31 : 0);
+}
+
+/**
+ * virtq_raw_set_pdesc() - write any packed descriptor, flags last (release)
+ * @vq: packed virtqueue
+ * @slot: ring position (taken modulo @vq->num)
+ * @addr: guest-physical address
+ * @len: length
+ * @id: buffer id
+ * @flags: flags, including the AVAIL/USED bits (virtq_packed_avail_flags())
+ */
+void virtq_raw_set_pdesc(struct virtq *vq, __u16 slot, __u64 addr,
+			 __u32 len, __u16 id, __u16 flags)
+{
+	struct vring_packed_desc *d = &vq->pdesc[slot & (vq->num - 1)];
+
+	set_pdesc(d, addr, len, id);
+	publish_pdesc(d, flags);
+}
+
+/**
+ * virtq_device_event_flags() - flags of the packed device event area
+ * @vq: packed virtqueue
+ */
+__u16 virtq_device_event_flags(const struct virtq *vq)
+{
+	return rd16(&vq->device_event->flags);
+}
+
+/**
+ * virtq_device_event_off_wrap() - off_wrap of the packed device event area
+ * @vq: packed virtqueue
+ */
+__u16 virtq_device_event_off_wrap(const struct virtq *vq)
+{
+	return rd16(&vq->device_event->off_wrap);
 }

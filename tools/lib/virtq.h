@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Driver ("guest") side of a split virtqueue over a guest memory arena.
+ * Driver ("guest") side of a split or packed virtqueue over a guest
+ * memory arena.  The layout follows the features given to virtq_init():
+ * VIRTIO_F_RING_PACKED selects a packed ring (VIRTIO 1.1 section 2.8),
+ * with the same API; the virtq_raw_*() helpers for the avail and used
+ * rings are split-only, virtq_raw_set_pdesc() is the packed one.
  *
  * The front end follows Linux's virtio driver API: buffers are added as
  * out (device-readable) and in (device-writable) scatter lists with a
@@ -21,6 +25,7 @@
 
 #include <stdbool.h>
 #include <linux/types.h>
+#include <linux/virtio_config.h>
 #include <linux/virtio_ring.h>
 
 #include "guest_mem.h"
@@ -57,7 +62,10 @@ enum virtq_indirect_mode {
  * @token: caller's token, NULL when the head is free
  * @ndescs: ring descriptors the buffer holds
  * @last: last ring descriptor of the chain
- * @indirect: this head's indirect table (allocated on first use)
+ * @indirect: this head's indirect table (allocated on first use; packed
+ *	rings use it as struct vring_packed_desc entries, the same size)
+ *
+ * For packed rings the heads are indexed by buffer id.
  */
 struct virtq_head {
 	void *token;
@@ -71,9 +79,18 @@ struct virtq_head {
  * @index: virtqueue index on the device
  * @num: ring size (power of two)
  * @mem: arena holding the rings and every buffer
- * @desc: descriptor table
- * @avail: available ring (followed by used_event)
- * @used: used ring (followed by avail_event)
+ * @desc: descriptor table (packed: the descriptor ring, as @pdesc)
+ * @avail: available ring (followed by used_event); packed: the driver
+ *	event area, as @driver_event
+ * @used: used ring (followed by avail_event); packed: the device event
+ *	area, as @device_event
+ * @packed: VIRTIO_F_RING_PACKED negotiated: the ring is packed
+ * @pdesc: packed descriptor ring
+ * @driver_event: packed driver event suppression (written by us)
+ * @device_event: packed device event suppression (written by the device)
+ * @avail_wrap: packed: wrap counter of @avail_idx (a ring position)
+ * @used_wrap: packed: wrap counter of @last_used_idx (a ring position)
+ * @added: packed: descriptors made available since the last kick decision
  * @event_idx: VIRTIO_RING_F_EVENT_IDX negotiated
  * @indirect: VIRTIO_RING_F_INDIRECT_DESC negotiated
  * @indirect_mode: when to use indirect tables
@@ -82,9 +99,9 @@ struct virtq_head {
  * @err_fd: eventfd the device signals errors on, or -1
  * @free_head: first free descriptor
  * @num_free: free descriptors
- * @avail_idx: driver's copy of avail->idx
+ * @avail_idx: driver's copy of avail->idx; packed: next ring position
  * @kicked_idx: avail->idx at the last notification decision
- * @last_used_idx: next used entry to consume
+ * @last_used_idx: next used entry to consume; packed: its ring position
  * @avail_flags: driver's copy of avail->flags
  * @broken: the device returned an invalid used entry
  * @heads: per-head state, @num entries
@@ -99,6 +116,13 @@ struct virtq {
 	struct vring_desc *desc;
 	struct vring_avail *avail;
 	struct vring_used *used;
+	bool packed;
+	struct vring_packed_desc *pdesc;
+	struct vring_packed_desc_event *driver_event;
+	struct vring_packed_desc_event *device_event;
+	bool avail_wrap;
+	bool used_wrap;
+	__u16 added;
 	bool event_idx;
 	bool indirect;
 	enum virtq_indirect_mode indirect_mode;
@@ -158,6 +182,14 @@ __u16 virtq_avail_event(const struct virtq *vq);
 __u16 virtq_used_event(const struct virtq *vq);
 struct vring_used_elem virtq_raw_used_elem(const struct virtq *vq,
 					   __u16 slot);
+
+/* Packed rings. */
+__u32 virtq_vring_base(const struct virtq *vq);
+__u16 virtq_packed_avail_flags(bool wrap);
+void virtq_raw_set_pdesc(struct virtq *vq, __u16 slot, __u64 addr,
+			 __u32 len, __u16 id, __u16 flags);
+__u16 virtq_device_event_flags(const struct virtq *vq);
+__u16 virtq_device_event_off_wrap(const struct virtq *vq);
 
 /**
  * virtq_gpa() - guest-physical address of a pointer into the queue's arena

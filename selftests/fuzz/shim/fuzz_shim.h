@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Userspace stand-ins for the kernel APIs that vhost_core/vring_split.c and
- * vhost_core/mem.c use, so that the fuzzer compiles those very files.
+ * Userspace stand-ins for the kernel APIs that vhost_core/vring_split.c,
+ * vring_packed.c and mem.c use, so that the fuzzer compiles those very
+ * files.
  *
  * "User" memory is a fake address space: only ranges registered with
  * vhl_fuzz_map() are accessible, everything else faults (-EFAULT), like an
@@ -36,6 +37,7 @@ typedef __u64 u64;
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define BIT_ULL(n) (1ULL << (n))
+#define BIT(n) (1UL << (n))
 #define PAGE_SIZE 4096UL
 #define PAGE_ALIGNED(x) (((unsigned long)(x) & (PAGE_SIZE - 1)) == 0)
 #define TASK_COMM_LEN 16
@@ -118,6 +120,13 @@ static inline void *kvzalloc(size_t n, int gfp)
 	return calloc(1, n);
 }
 
+#define GFP_KERNEL 0
+static inline void *kvcalloc(size_t n, size_t size, int gfp)
+{
+	(void)gfp;
+	return calloc(n, size);
+}
+
 static inline void kvfree(const void *p)
 {
 	free((void *)p);
@@ -191,6 +200,13 @@ static inline void *vmemdup_user(const void *src, size_t len)
 	}
 	return p;
 }
+
+/* byteorder.h */
+#define le16_to_cpu(v) le16toh(v)
+#define le32_to_cpu(v) le32toh(v)
+#define le64_to_cpu(v) le64toh(v)
+#define cpu_to_le16(v) htole16(v)
+#define cpu_to_le32(v) htole32(v)
 
 /* virtio_byteorder.h; the fuzzer runs on little-endian x86-64. */
 static inline bool virtio_legacy_is_little_endian(void)
