@@ -26,6 +26,7 @@
 
 #include "kselftest_harness.h"
 #include "blk_req.h"
+#include "dirty_log.h"
 #include "fdinfo.h"
 #include "vhl_test.h"
 
@@ -1000,51 +1001,41 @@ TEST_F(blk, over_inflight_limit)
  */
 TEST_F(blk, dirty_log)
 {
-	const __u64 page = 4096;
-	__u64 end = self->mem.gpa_base + self->mem.size;
-	size_t size = (size_t)((end / page + 7) / 8);
-	__u8 *bits = mmap(NULL, size, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	struct virtq *vq = &self->vq[0];
 	struct blk_req *rd, *wr, *id;
-	unsigned int i, count = 0;
-	__u64 gpa;
+	struct dlog l = {};
+	unsigned int i;
 
-#define MARKED(p) ({ gpa = virtq_gpa(vq, p) / page; \
-		     !!(bits[gpa / 8] & (1U << (gpa % 8))); })
+#define MARKED(p) dlog_test(&l, virtq_gpa(vq, p))
 
-	ASSERT_NE(MAP_FAILED, bits);
-	ASSERT_EQ(0, vhost_dev_set_log_base(&self->dev, bits));
-	ASSERT_EQ(0, vhost_dev_set_features(&self->dev, self->features |
-					    BIT64(VHOST_F_LOG_ALL)));
-	ASSERT_EQ(0, vhost_dev_set_vring_log(&self->dev, vq, true));
-	rd = new_req(&self->mem, VIRTIO_BLK_T_IN, 8, 3 * page);
-	wr = new_req(&self->mem, VIRTIO_BLK_T_OUT, 64, 2 * page);
+	ASSERT_EQ(0, dlog_init(&l, &self->mem));
+	ASSERT_EQ(0, vhost_dev_set_log_base(&self->dev, l.bits));
+	ASSERT_EQ(0, dlog_switch(&self->dev, self->features, vq, 1, true));
+	rd = new_req(&self->mem, VIRTIO_BLK_T_IN, 8, 3 * DLOG_PAGE);
+	wr = new_req(&self->mem, VIRTIO_BLK_T_OUT, 64, 2 * DLOG_PAGE);
 	id = new_req(&self->mem, VIRTIO_BLK_T_GET_ID, 0, VIRTIO_BLK_ID_BYTES);
 	ASSERT_TRUE(rd && wr && id);
-	memset(bits, 0, size);
+	dlog_clear(&l);
 
 	ASSERT_EQ(VIRTIO_BLK_S_OK, run1(self, 0, rd));
 	for (i = 0; i < 3; i++)
-		EXPECT_TRUE(MARKED((__u8 *)rd->data + i * page)) TH_LOG("page %u", i);
+		EXPECT_TRUE(MARKED((__u8 *)rd->data + i * DLOG_PAGE))
+			TH_LOG("page %u", i);
 	EXPECT_TRUE(MARKED(rd->status));
 	/* Packed rings write used entries into the descriptor ring. */
 	EXPECT_TRUE(MARKED(vq->packed ? (void *)vq->pdesc : (void *)vq->used));
 	ASSERT_EQ(VIRTIO_BLK_S_OK, run1(self, 0, wr));
 	EXPECT_FALSE(MARKED(wr->data));
-	EXPECT_FALSE(MARKED((__u8 *)wr->data + page));
+	EXPECT_FALSE(MARKED((__u8 *)wr->data + DLOG_PAGE));
 	EXPECT_TRUE(MARKED(wr->status));
 	ASSERT_EQ(VIRTIO_BLK_S_OK, run1(self, 0, id));
 	EXPECT_TRUE(MARKED(id->data));
-	for (i = 0; i < size; i++)
-		count += __builtin_popcount(bits[i]);
 	/* 3 read pages, 3 status pages, 1 GET_ID page, the used ring. */
-	EXPECT_GE(9U, count);
+	EXPECT_GE(9U, dlog_count(&l));
 #undef MARKED
-	ASSERT_EQ(0, vhost_dev_set_vring_log(&self->dev, vq, false));
-	ASSERT_EQ(0, vhost_dev_set_features(&self->dev, self->features));
+	ASSERT_EQ(0, dlog_switch(&self->dev, self->features, vq, 1, false));
 	ASSERT_EQ(0, vhost_dev_set_log_base(&self->dev, NULL));
-	munmap(bits, size);
+	dlog_destroy(&l);
 	free(rd);
 	free(wr);
 	free(id);

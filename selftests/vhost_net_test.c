@@ -21,6 +21,7 @@
 #include <linux/if_tun.h>
 
 #include "kselftest_harness.h"
+#include "dirty_log.h"
 #include "fdinfo.h"
 #include "tap.h"
 #include "vhl_test.h"
@@ -482,69 +483,24 @@ static void check_broken_fdinfo(struct __test_metadata *_metadata,
 }
 
 /*
- * Dirty logging (VHOST_F_LOG_ALL): a bitmap with bit N for guest page N
- * (4 KiB), covering the arena's guest-physical range.
+ * Dirty logging (VHOST_F_LOG_ALL): a bitmap (dirty_log.h) covering the
+ * arena's guest-physical range, set as the device's log base.
  */
-#define LOG_PAGE	4096ULL
+#define LOG_PAGE	DLOG_PAGE
 #define LOG_ALL		BIT64(VHOST_F_LOG_ALL)
 
-struct dlog {
-	__u8 *bits;
-	size_t size;
-};
-
-static void dlog_init(struct __test_metadata *_metadata, struct net *n,
-		      struct dlog *l)
+static void net_dlog_init(struct __test_metadata *_metadata, struct net *n,
+			  struct dlog *l)
 {
-	__u64 end = n->mem.gpa_base + n->mem.size;
-
-	l->size = (size_t)((end / LOG_PAGE + 7) / 8);
-	l->bits = mmap(NULL, l->size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	ASSERT_NE(MAP_FAILED, l->bits);
+	ASSERT_EQ(0, dlog_init(l, &n->mem));
 	ASSERT_EQ(0, vhost_dev_set_log_base(&n->dev, l->bits));
 }
 
-static void dlog_destroy(struct dlog *l)
-{
-	if (l->bits && l->bits != MAP_FAILED)
-		munmap(l->bits, l->size);
-}
-
-static void dlog_clear(struct dlog *l)
-{
-	memset(l->bits, 0, l->size);
-}
-
-static bool dlog_test(const struct dlog *l, __u64 gpa)
-{
-	__u64 page = gpa / LOG_PAGE;
-
-	return l->bits[page / 8] & (1U << (page % 8));
-}
-
-/* Number of bits set: nothing is marked that nobody wrote. */
-static unsigned int dlog_count(const struct dlog *l)
-{
-	unsigned int c = 0;
-	size_t i;
-
-	for (i = 0; i < l->size; i++)
-		c += __builtin_popcount(l->bits[i]);
-	return c;
-}
-
 /* Switch logging on or off as QEMU does: features, then each ring. */
-static void dlog_switch(struct __test_metadata *_metadata, struct net *n,
-			bool on)
+static void net_dlog_switch(struct __test_metadata *_metadata, struct net *n,
+			    bool on)
 {
-	int i;
-
-	ASSERT_EQ(0, vhost_dev_set_features(&n->dev, on ?
-					    n->features | LOG_ALL :
-					    n->features));
-	for (i = 0; i < NET_VQ_MAX; i++)
-		ASSERT_EQ(0, vhost_dev_set_vring_log(&n->dev, &n->vq[i], on));
+	ASSERT_EQ(0, dlog_switch(&n->dev, n->features, n->vq, NET_VQ_MAX, on));
 }
 
 /* A page of guest memory of its own, so its log bit means "this page". */
@@ -959,8 +915,8 @@ TEST_F(net, log_rx_tx_pages)
 	__u8 frame[MAX_FRAME], *rx, *tx, *quiet;
 	struct dlog l = {};
 
-	dlog_init(_metadata, n, &l);
-	dlog_switch(_metadata, n, true);
+	net_dlog_init(_metadata, n, &l);
+	net_dlog_switch(_metadata, n, true);
 	rx = own_page(_metadata, n);
 	tx = own_page(_metadata, n);
 	quiet = own_page(_metadata, n);
@@ -1002,8 +958,8 @@ TEST_F(net, log_across_regions)
 
 	ASSERT_EQ(0, vhost_dev_set_mem_gmem(&n->dev, &n->mem, 16));
 	ASSERT_LT(n->mem.used, 14 * chunk - 4096);
-	dlog_init(_metadata, n, &l);
-	dlog_switch(_metadata, n, true);
+	net_dlog_init(_metadata, n, &l);
+	net_dlog_switch(_metadata, n, true);
 	/* The test's guard bytes go first; then only the device writes. */
 	memset(p, GUARD_BYTE, 2048);
 	dlog_clear(&l);
@@ -1023,11 +979,11 @@ TEST_F(net, log_toggle_under_traffic)
 	struct dlog l = {};
 	unsigned int i;
 
-	dlog_init(_metadata, n, &l);
+	net_dlog_init(_metadata, n, &l);
 	rx_post_n(_metadata, n, 32, 2048, 1);
 	for (i = 0; i < 32; i++) {
 		host_send(_metadata, n, frames[i], 200 + i * 40);
-		dlog_switch(_metadata, n, i % 2 == 1);
+		net_dlog_switch(_metadata, n, i % 2 == 1);
 	}
 	for (i = 0; i < 32; i++)
 		ASSERT_EQ(1, rx_expect(_metadata, n, frames[i], 200 + i * 40));
@@ -1398,7 +1354,7 @@ TEST_F(net_ctl, log_off_marks_nothing)
 	struct dlog l = {};
 	__u8 frame[MAX_FRAME];
 
-	dlog_init(_metadata, n, &l);
+	net_dlog_init(_metadata, n, &l);
 	dlog_clear(&l);
 	rx_post_n(_metadata, n, 1, 2048, 1);
 	host_send(_metadata, n, frame, 500);
@@ -1414,7 +1370,7 @@ TEST_F(net_ctl, log_used_ring_only_when_asked)
 	struct dlog l = {};
 	__u8 *rx;
 
-	dlog_init(_metadata, n, &l);
+	net_dlog_init(_metadata, n, &l);
 	ASSERT_EQ(0, vhost_dev_set_features(&n->dev, n->features | LOG_ALL));
 	rx = own_page(_metadata, n);
 	ASSERT_NE(NULL, rx);
@@ -1434,9 +1390,9 @@ TEST_F(net_ctl, log_fd_signalled)
 	struct dlog l = {};
 
 	ASSERT_LE(0, efd);
-	dlog_init(_metadata, n, &l);
+	net_dlog_init(_metadata, n, &l);
 	ASSERT_EQ(0, vhost_dev_set_log_fd(&n->dev, efd));
-	dlog_switch(_metadata, n, true);
+	net_dlog_switch(_metadata, n, true);
 	tx_one(_metadata, n, 100, 1);
 	EXPECT_EQ(1, poll(&pfd, 1, WAIT_MS));
 	EXPECT_EQ(0, vhost_dev_set_log_fd(&n->dev, -1));
@@ -1470,7 +1426,7 @@ TEST_F(net_ctl, log_base_malformed)
 						  (void *)0xffff888000000000ULL));
 	EXPECT_EQ(-EFAULT, vhost_dev_set_log_base(&n->dev,
 						  (void *)0x7ffffffff000ULL));
-	dlog_init(_metadata, n, &l);
+	net_dlog_init(_metadata, n, &l);
 	EXPECT_EQ(-EFAULT, vhost_dev_set_mem_table(&n->dev, r, 2));
 	/* Refusals changed nothing: traffic still flows, and is logged. */
 	dlog_clear(&l);

@@ -266,6 +266,137 @@ TEST_F(vu, config_window)
 	EXPECT_EQ(-EINVAL, vu_msg_check(&self->msg));
 }
 
+/*
+ * SET_LOG_BASE (LOG_SHMFD): a size, an offset and the descriptor of the
+ * log. The mapping shows QEMU's bytes at the offset; a log beyond the
+ * file, a wrong payload size or a missing descriptor is refused, and no
+ * descriptor or mapping is left behind.
+ */
+static int send_log(int sock, __u64 size, __u64 off, int fd)
+{
+	struct vu_log l = { .mmap_size = size, .mmap_offset = off };
+
+	return send_msg(sock, VU_SET_LOG_BASE, &l, sizeof(l), &fd,
+			fd >= 0 ? 1 : 0);
+}
+
+TEST_F(vu, set_log_base)
+{
+	const size_t fsize = 3 * 4096;
+	int fd = memfd_create("log", MFD_CLOEXEC), maps0 = count_maps();
+	struct vu_logmap log;
+	struct vu_log l = { .mmap_size = 4096 };
+	__u64 big[3] = { 4096, 0, 0 };
+	__u8 *qemu;
+
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ftruncate(fd, fsize));
+	qemu = mmap(NULL, fsize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, qemu);
+	maps0++;
+
+	/* Good: 8 KiB at an unaligned offset; both sides see the bits. */
+	ASSERT_EQ(0, send_log(self->sv[0], 8192, 100, fd));
+	ASSERT_EQ(1, vu_msg_recv(self->sv[1], &self->msg));
+	EXPECT_STREQ("SET_LOG_BASE", vu_request_name(self->msg.hdr.request));
+	ASSERT_EQ(0, vu_msg_check(&self->msg));
+	ASSERT_EQ(0, vu_log_map(&log, &self->msg));
+	EXPECT_EQ(8192ULL, log.size);
+	log.bits[0] = 0x81;
+	log.bits[8191] = 0x42;
+	EXPECT_EQ(0x81, qemu[100]);
+	EXPECT_EQ(0x42, qemu[100 + 8191]);
+	EXPECT_EQ(self->fds0 + 1, count_fds());
+	EXPECT_EQ(maps0 + 1, count_maps());
+	vu_log_unmap(&log);
+	EXPECT_EQ(NULL, log.map);
+	vu_log_unmap(&log);
+	EXPECT_EQ(maps0, count_maps());
+	/* The whole file is fine too. */
+	ASSERT_EQ(0, send_log(self->sv[0], fsize, 0, fd));
+	ASSERT_EQ(1, vu_msg_recv(self->sv[1], &self->msg));
+	ASSERT_EQ(0, vu_msg_check(&self->msg));
+	ASSERT_EQ(0, vu_log_map(&log, &self->msg));
+	vu_log_unmap(&log);
+
+	/* Wrong payload sizes (the legacy u64 form is not spoken). */
+	ASSERT_EQ(0, send_msg(self->sv[0], VU_SET_LOG_BASE, &l, sizeof(__u64),
+			      &fd, 1));
+	ASSERT_EQ(1, vu_msg_recv(self->sv[1], &self->msg));
+	EXPECT_EQ(-EINVAL, vu_msg_check(&self->msg));
+	vu_msg_close_fds(&self->msg);
+	ASSERT_EQ(0, send_msg(self->sv[0], VU_SET_LOG_BASE, big, sizeof(big),
+			      &fd, 1));
+	ASSERT_EQ(1, vu_msg_recv(self->sv[1], &self->msg));
+	EXPECT_EQ(-EINVAL, vu_msg_check(&self->msg));
+	vu_msg_close_fds(&self->msg);
+	ASSERT_EQ(0, send_msg(self->sv[0], VU_SET_LOG_BASE, NULL, 0, &fd, 1));
+	ASSERT_EQ(1, vu_msg_recv(self->sv[1], &self->msg));
+	EXPECT_EQ(-EINVAL, vu_msg_check(&self->msg));
+	vu_msg_close_fds(&self->msg);
+	/* No descriptor, or two. */
+	ASSERT_EQ(0, send_log(self->sv[0], 4096, 0, -1));
+	ASSERT_EQ(1, vu_msg_recv(self->sv[1], &self->msg));
+	EXPECT_EQ(-EINVAL, vu_msg_check(&self->msg));
+	{
+		int two[2] = { fd, fd };
+
+		ASSERT_EQ(0, send_msg(self->sv[0], VU_SET_LOG_BASE, &l,
+				      sizeof(l), two, 2));
+		ASSERT_EQ(1, vu_msg_recv(self->sv[1], &self->msg));
+		EXPECT_EQ(-EINVAL, vu_msg_check(&self->msg));
+		vu_msg_close_fds(&self->msg);
+	}
+	/* Empty, or offset + size wrapping: refused by the check. */
+	ASSERT_EQ(0, send_log(self->sv[0], 0, 0, fd));
+	ASSERT_EQ(1, vu_msg_recv(self->sv[1], &self->msg));
+	EXPECT_EQ(-EINVAL, vu_msg_check(&self->msg));
+	vu_msg_close_fds(&self->msg);
+	ASSERT_EQ(0, send_log(self->sv[0], 4096, ~0ULL - 100, fd));
+	ASSERT_EQ(1, vu_msg_recv(self->sv[1], &self->msg));
+	EXPECT_EQ(-EINVAL, vu_msg_check(&self->msg));
+	vu_msg_close_fds(&self->msg);
+	/* Size, or size plus offset, beyond the file: refused by the mapper. */
+	ASSERT_EQ(0, send_log(self->sv[0], fsize + 1, 0, fd));
+	ASSERT_EQ(1, vu_msg_recv(self->sv[1], &self->msg));
+	ASSERT_EQ(0, vu_msg_check(&self->msg));
+	EXPECT_EQ(-EINVAL, vu_log_map(&log, &self->msg));
+	EXPECT_EQ(NULL, log.map);
+	ASSERT_EQ(0, send_log(self->sv[0], fsize, 1, fd));
+	ASSERT_EQ(1, vu_msg_recv(self->sv[1], &self->msg));
+	ASSERT_EQ(0, vu_msg_check(&self->msg));
+	EXPECT_EQ(-EINVAL, vu_log_map(&log, &self->msg));
+	ASSERT_EQ(0, send_log(self->sv[0], 4096, 1ULL << 40, fd));
+	ASSERT_EQ(1, vu_msg_recv(self->sv[1], &self->msg));
+	ASSERT_EQ(0, vu_msg_check(&self->msg));
+	EXPECT_EQ(-EINVAL, vu_log_map(&log, &self->msg));
+	/* Not a file that can back a log: an eventfd. */
+	{
+		int efd = eventfd(0, EFD_CLOEXEC);
+
+		ASSERT_LE(0, efd);
+		ASSERT_EQ(0, send_log(self->sv[0], 8, 0, efd));
+		close(efd);
+		ASSERT_EQ(1, vu_msg_recv(self->sv[1], &self->msg));
+		ASSERT_EQ(0, vu_msg_check(&self->msg));
+		EXPECT_EQ(-EINVAL, vu_log_map(&log, &self->msg));
+	}
+	EXPECT_EQ(self->fds0 + 1, count_fds());
+	EXPECT_EQ(maps0, count_maps());
+
+	/* SET_LOG_FD: one descriptor, no payload or a u64. */
+	ASSERT_EQ(0, send_msg(self->sv[0], VU_SET_LOG_FD, NULL, 0, &fd, 1));
+	ASSERT_EQ(1, vu_msg_recv(self->sv[1], &self->msg));
+	EXPECT_EQ(0, vu_msg_check(&self->msg));
+	vu_msg_close_fds(&self->msg);
+	ASSERT_EQ(0, send_msg(self->sv[0], VU_SET_LOG_FD, NULL, 0, NULL, 0));
+	ASSERT_EQ(1, vu_msg_recv(self->sv[1], &self->msg));
+	EXPECT_EQ(-EINVAL, vu_msg_check(&self->msg));
+	munmap(qemu, fsize);
+	close(fd);
+	EXPECT_EQ(self->fds0, count_fds());
+}
+
 #define MEM_SIZE	(4UL << 20)
 /* "QEMU's" address of guest memory byte @off. */
 #define QADDR(off)	((__u64)(uintptr_t)self->qemu + (off))

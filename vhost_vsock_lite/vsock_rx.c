@@ -47,7 +47,9 @@ static ssize_t vhl_vsock_rx_copy(struct vhl_virtqueue *vq, struct sk_buff *skb,
 		vhl_vq_err(vq, "cannot write an RX buffer\n");
 		return -EFAULT;
 	}
-	vhl_log_write(vq, iov, in, sizeof(hdr) + len);
+	/* Before the used entry: a migration that sees it sees the pages. */
+	if (vhl_log_write(vq, iov, in, sizeof(hdr) + len))
+		return -EFAULT;
 	*payload = len;
 	return sizeof(hdr) + len;
 }

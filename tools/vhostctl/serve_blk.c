@@ -16,6 +16,12 @@
  * first SET_VRING_KICK) to the next GET_VRING_BASE, ring reconfiguration,
  * reset or disconnect. Detaching waits for the requests in flight, so the
  * ring indices GET_VRING_BASE reports are final.
+ *
+ * Live migration (VHOST_USER_PROTOCOL_F_LOG_SHMFD): QEMU shares its dirty
+ * log as a file descriptor (SET_LOG_BASE); the bridge maps it and gives
+ * the kernel its address here, so the kernel marks the pages it writes
+ * directly in QEMU's bitmap. VHOST_F_LOG_ALL and the used ring's log flag
+ * pass through; switching them does not stop the rings.
  */
 #define _GNU_SOURCE
 #include <endian.h>
@@ -41,14 +47,15 @@
 /* Queues a bridge serves at most (QEMU's own limit is 1024). */
 #define SB_MAX_QUEUES		64
 
-/* Features the bridge cannot pass through: logging needs LOG_SHMFD,
- * ACCESS_PLATFORM an IOTLB, CONFIG_WCE a SET_CONFIG the kernel has not.
+/* Features the bridge cannot pass through: ACCESS_PLATFORM needs an
+ * IOTLB, CONFIG_WCE a SET_CONFIG the kernel has not.
  */
-#define SB_FEATURES_MASKED	((1ULL << VHOST_F_LOG_ALL) | \
-				 (1ULL << VIRTIO_F_ACCESS_PLATFORM) | \
+#define SB_FEATURES_MASKED	((1ULL << VIRTIO_F_ACCESS_PLATFORM) | \
 				 (1ULL << VIRTIO_BLK_F_CONFIG_WCE))
 
+/* LOG_SHMFD: QEMU shares the dirty log, which the kernel writes. */
 #define SB_PROTOCOL_FEATURES	((1ULL << VU_PROTOCOL_F_MQ) | \
+				 (1ULL << VU_PROTOCOL_F_LOG_SHMFD) | \
 				 (1ULL << VU_PROTOCOL_F_REPLY_ACK) | \
 				 (1ULL << VU_PROTOCOL_F_CONFIG))
 
@@ -68,6 +75,7 @@ struct sb_opts {
  * @sock: connected socket
  * @kdev: the kernel device
  * @mem: the guest memory, mapped here
+ * @log: the dirty log QEMU shares (SET_LOG_BASE), mapped here
  * @kfeatures: features the kernel offers
  * @offered: features offered to the front end
  * @acked: features the front end acknowledged
@@ -85,6 +93,7 @@ struct sb_conn {
 	int sock;
 	struct vhost_dev kdev;
 	struct vu_mem mem;
+	struct vu_logmap log;
 	__u64 kfeatures;
 	__u64 offered;
 	__u64 acked;
@@ -182,6 +191,7 @@ static void sb_kdev_close(struct sb_conn *c)
 
 	vhost_dev_close(&c->kdev);
 	vu_mem_unmap(&c->mem);
+	vu_log_unmap(&c->log);
 	for (i = 0; i < SB_MAX_QUEUES; i++) {
 		if (c->kick[i] >= 0)
 			close(c->kick[i]);
@@ -257,19 +267,105 @@ static int sb_set_mem_table(struct sb_conn *c, struct vu_msg *msg)
 	return 0;
 }
 
+/* Is guest-physical [gpa, gpa + len) inside one region? */
+static bool sb_gpa_ok(const struct sb_conn *c, __u64 gpa, __u64 len)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->mem.n; i++) {
+		const struct vu_region *r = &c->mem.maps[i].r;
+
+		if (gpa >= r->gpa && gpa - r->gpa < r->size &&
+		    len <= r->size - (gpa - r->gpa))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Ring addresses are QEMU's virtual addresses: translated into ours. The
+ * used ring's log address is guest-physical in vhost-user as in the
+ * kernel's uapi: it passes as it is, once checked to be guest memory. A
+ * running ring may only switch logging (a migration starts or ends): the
+ * kernel does that without stopping it, anything else needs it detached.
+ */
 static int sb_set_vring_addr(struct sb_conn *c, const struct vu_vring_addr *a)
 {
 	__u64 num = c->num[a->index], desc, avail, used;
+	int ret;
 
 	if (!num)
+		return -EINVAL;
+	if (a->flags & ~(1U << VHOST_VRING_F_LOG))
 		return -EINVAL;
 	desc = vu_mem_translate(&c->mem, a->desc, 16 * num);
 	avail = vu_mem_translate(&c->mem, a->avail, 6 + 2 * num);
 	used = vu_mem_translate(&c->mem, a->used, 6 + 8 * num);
 	if (!desc || !avail || !used)
 		return -EFAULT;
-	return vhost_dev_set_vring_addr(&c->kdev, a->index, desc, avail, used,
-					a->flags, a->log);
+	if ((a->flags & (1U << VHOST_VRING_F_LOG)) &&
+	    !sb_gpa_ok(c, a->log, 6 + 8 * num))
+		return -EFAULT;
+	ret = vhost_dev_set_vring_addr(&c->kdev, a->index, desc, avail, used,
+				       a->flags, a->log);
+	if (ret == -EBUSY && c->attached) {
+		ret = sb_detach(c);
+		if (!ret)
+			ret = vhost_dev_set_vring_addr(&c->kdev, a->index,
+						       desc, avail, used,
+						       a->flags, a->log);
+	}
+	return ret;
+}
+
+/* Bitmap bytes that cover every region of the memory table. */
+static __u64 sb_log_bytes(const struct sb_conn *c)
+{
+	__u64 end = 0;
+	unsigned int i;
+
+	for (i = 0; i < c->mem.n; i++)
+		if (c->mem.maps[i].r.gpa + c->mem.maps[i].r.size > end)
+			end = c->mem.maps[i].r.gpa + c->mem.maps[i].r.size;
+	return ((end + 4095) / 4096 + 7) / 8;
+}
+
+/*
+ * SET_LOG_BASE: map QEMU's log, which must cover guest memory, and hand
+ * its address here to the kernel; the previous log goes once the kernel
+ * switched.
+ */
+static int sb_set_log_base(struct sb_conn *c, struct vu_msg *msg)
+{
+	struct vu_logmap next;
+	int ret;
+
+	ret = vu_log_map(&next, msg);
+	if (ret)
+		return ret;
+	if (next.size < sb_log_bytes(c)) {
+		sb_log(c, "dirty log of %llu bytes does not cover guest memory",
+		       (unsigned long long)next.size);
+		ret = -EINVAL;
+	} else {
+		ret = vhost_dev_set_log_base(&c->kdev, next.bits);
+	}
+	if (ret) {
+		vu_log_unmap(&next);
+		return ret;
+	}
+	vu_log_unmap(&c->log);
+	c->log = next;
+	return 0;
+}
+
+static int sb_set_log_fd(struct sb_conn *c, struct vu_msg *msg)
+{
+	int fd = vu_msg_take_fd(msg, 0), ret;
+
+	ret = vhost_dev_set_log_fd(&c->kdev, fd);
+	close(fd);
+	return ret;
 }
 
 static int sb_set_vring_fd(struct sb_conn *c, struct vu_msg *msg)
@@ -361,6 +457,10 @@ static int sb_handle_get(struct sb_conn *c, struct vu_msg *msg)
 		memcpy(msg->config.region, c->config + msg->config.offset,
 		       msg->config.size);
 		return vu_reply(c->sock, msg, &msg->config, msg->hdr.size);
+	case VU_SET_LOG_BASE:
+		/* QEMU waits for an empty reply (not a REPLY_ACK). */
+		ret = sb_set_log_base(c, msg);
+		return ret ? ret : vu_reply(c->sock, msg, NULL, 0);
 	}
 	return -EOPNOTSUPP;
 }
@@ -401,8 +501,9 @@ static int sb_handle_set(struct sb_conn *c, struct vu_msg *msg)
 		return ret ? ret : vhost_dev_set_vring_base(&c->kdev, idx,
 							    msg->state.num);
 	case VU_SET_VRING_ADDR:
-		ret = sb_detach(c);
-		return ret ? ret : sb_set_vring_addr(c, &msg->addr);
+		return sb_set_vring_addr(c, &msg->addr);
+	case VU_SET_LOG_FD:
+		return sb_set_log_fd(c, msg);
 	case VU_SET_VRING_KICK:
 	case VU_SET_VRING_CALL:
 	case VU_SET_VRING_ERR:
@@ -425,6 +526,7 @@ static bool sb_has_reply(__u32 request)
 	case VU_GET_VRING_BASE:
 	case VU_GET_CONFIG:
 	case VU_GET_MAX_MEM_SLOTS:
+	case VU_SET_LOG_BASE:
 		return true;
 	}
 	return false;
@@ -577,6 +679,8 @@ static void sb_usage(FILE *f)
 		"kernel. QEMU's guest memory must be shareable, e.g.\n"
 		"  -object memory-backend-memfd,id=m,size=1G,share=on -machine memory-backend=m\n"
 		"One QEMU at a time; after it disconnects the next may connect.\n"
+		"Live migration: the destination QEMU needs a bridge of its own (another\n"
+		"PATH, the same FILE); QEMU's dirty log is shared with the kernel.\n"
 		"SIGINT or SIGTERM ends the bridge.\n",
 		vhost_blk_dev_path());
 }

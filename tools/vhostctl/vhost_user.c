@@ -276,6 +276,18 @@ int vu_msg_check(const struct vu_msg *msg)
 	case VU_GET_CONFIG:
 	case VU_SET_CONFIG:
 		return msg->nfds ? -EINVAL : vu_check_config(msg);
+	case VU_SET_LOG_BASE:
+		/* Only the shared-memory form (LOG_SHMFD) is spoken here. */
+		if (size != sizeof(struct vu_log) || msg->nfds != 1 ||
+		    !msg->log.mmap_size ||
+		    msg->log.mmap_offset + msg->log.mmap_size <
+		    msg->log.mmap_offset)
+			return -EINVAL;
+		return 0;
+	case VU_SET_LOG_FD:
+		/* The descriptor alone; QEMU's framing may add a zero u64. */
+		return (size == 0 || size == sizeof(__u64)) && msg->nfds == 1 ?
+		       0 : -EINVAL;
 	default:
 		return -EOPNOTSUPP;
 	}
@@ -474,4 +486,59 @@ __u64 vu_mem_translate(const struct vu_mem *mem, __u64 uaddr, __u64 len)
 			return (__u64)(uintptr_t)m->base + (uaddr - m->r.uaddr);
 	}
 	return 0;
+}
+
+/**
+ * vu_log_map() - map the dirty log of a SET_LOG_BASE request
+ * @log: filled in
+ * @msg: a checked SET_LOG_BASE request; its descriptor is closed
+ *
+ * The log must lie inside the descriptor's file: a bitmap the kernel
+ * writes must never fault. It is mapped from the file's start, so the
+ * offset needs no alignment.
+ *
+ * Return: 0, or a negative errno (-EINVAL: beyond the file or not a
+ * mappable file) with nothing mapped.
+ */
+int vu_log_map(struct vu_logmap *log, struct vu_msg *msg)
+{
+	__u64 size = msg->log.mmap_size, off = msg->log.mmap_offset;
+	int fd = vu_msg_take_fd(msg, 0), ret = 0;
+	struct stat st;
+	void *p;
+
+	memset(log, 0, sizeof(*log));
+	if (fd < 0)
+		return -EINVAL;
+	if (fstat(fd, &st))
+		ret = -errno;
+	else if (!S_ISREG(st.st_mode) || off + size < off ||
+		 off + size > (__u64)st.st_size || off + size > SIZE_MAX)
+		ret = -EINVAL;
+	if (ret)
+		goto out_close;
+	p = mmap(NULL, (size_t)(off + size), PROT_READ | PROT_WRITE,
+		 MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		ret = -errno;
+		goto out_close;
+	}
+	log->map = p;
+	log->map_len = (size_t)(off + size);
+	log->bits = (__u8 *)p + off;
+	log->size = size;
+out_close:
+	close(fd);
+	return ret;
+}
+
+/**
+ * vu_log_unmap() - unmap a dirty log (fine on one never mapped)
+ * @log: emptied
+ */
+void vu_log_unmap(struct vu_logmap *log)
+{
+	if (log->map)
+		munmap(log->map, log->map_len);
+	memset(log, 0, sizeof(*log));
 }

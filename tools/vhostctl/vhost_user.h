@@ -46,6 +46,7 @@ enum vu_request {
 
 /* Protocol feature bits. */
 #define VU_PROTOCOL_F_MQ		0
+#define VU_PROTOCOL_F_LOG_SHMFD		1
 #define VU_PROTOCOL_F_REPLY_ACK		3
 #define VU_PROTOCOL_F_CONFIG		9
 
@@ -118,6 +119,18 @@ struct vu_memory {
 	struct vu_region regions[VU_MAX_REGIONS];
 };
 
+/**
+ * struct vu_log - SET_LOG_BASE payload (with VU_PROTOCOL_F_LOG_SHMFD): the
+ * dirty log is @mmap_size bytes at @mmap_offset of the descriptor sent
+ * with the message
+ * @mmap_size: bytes of the log bitmap
+ * @mmap_offset: its offset in the descriptor
+ */
+struct vu_log {
+	__u64 mmap_size;
+	__u64 mmap_offset;
+};
+
 /** struct vu_config - GET_CONFIG / SET_CONFIG payload */
 struct vu_config {
 	__u32 offset;
@@ -136,6 +149,7 @@ struct vu_config {
  * @addr: payload of SET_VRING_ADDR
  * @mem: payload of SET_MEM_TABLE
  * @config: payload of GET_CONFIG / SET_CONFIG
+ * @log: payload of SET_LOG_BASE
  * @raw: the payload as bytes
  * @fds: descriptors received with the message (owned by the message)
  * @nfds: number of @fds
@@ -148,6 +162,7 @@ struct vu_msg {
 		struct vu_vring_addr addr;
 		struct vu_memory mem;
 		struct vu_config config;
+		struct vu_log log;
 		__u8 raw[sizeof(struct vu_config)];
 	};
 	int fds[VU_MAX_FDS];
@@ -194,5 +209,22 @@ int vu_mem_map(struct vu_mem *next, const struct vu_mem *cur,
 void vu_mem_unmap_stale(struct vu_mem *old, const struct vu_mem *keep);
 void vu_mem_unmap(struct vu_mem *mem);
 __u64 vu_mem_translate(const struct vu_mem *mem, __u64 uaddr, __u64 len);
+
+/**
+ * struct vu_logmap - the front end's dirty log, mapped here
+ * @map: the mapping (from offset 0 of the descriptor), NULL when none
+ * @map_len: its length
+ * @bits: the log's first byte (@map plus the message's offset)
+ * @size: bytes of the log
+ */
+struct vu_logmap {
+	void *map;
+	size_t map_len;
+	__u8 *bits;
+	__u64 size;
+};
+
+int vu_log_map(struct vu_logmap *log, struct vu_msg *msg);
+void vu_log_unmap(struct vu_logmap *log);
 
 #endif /* VHOSTCTL_VHOST_USER_H */
