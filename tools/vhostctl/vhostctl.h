@@ -62,6 +62,7 @@ void vhl_dev_info_free(struct vhl_dev_info *info);
 int cmd_list(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_serve_blk(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 void json_str(FILE *f, const char *s, size_t len);
 
