@@ -140,8 +140,7 @@ void bench_lat_free(struct bench_lat *l);
 
 bool bench_want(const struct bench_opts *o, const char *name);
 void bench_emit(const struct bench_opts *o, struct bench_result *r);
-void bench_err(const char *fmt, ...)
-	__attribute__((__format__(__printf__, 1, 2)));
+void bench_err(const char *fmt, ...);
 
 int bench_net(const struct bench_opts *o);
 int bench_vsock(const struct bench_opts *o);
