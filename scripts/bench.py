@@ -63,8 +63,10 @@ def check(paths):
 def fmt(v, unit):
     if v is None:
         return "-"
-    if unit == "IOPS":
+    if unit in ("IOPS", "us") and v >= 100:
         return f"{v:.0f}"
+    if unit == "us":
+        return f"{v:.1f}"
     return f"{v:.4g}"
 
 
@@ -90,11 +92,13 @@ def report(out):
             continue
         ref = index.get((kind, PAIRS[kind][1], r["case"], r["queues"]))
         key, unit = METRIC[kind]
+        scale = 1
         if r["case"] == "pingpong":
-            key, unit = "mpps", "Mops"
+            key, unit, scale = "mpps", "kRT/s", 1000
         p = {
             "kind": kind, "case": r["case"], "queues": r["queues"],
-            "unit": unit, "ours": r[key], "ref": ref[key] if ref else None,
+            "unit": unit, "ours": r[key] * scale,
+            "ref": ref[key] * scale if ref else None,
             "ours_gbps": r["gbps"], "ref_gbps": ref["gbps"] if ref else None,
             "ours_p50_us": r["p50_us"],
             "ref_p50_us": ref["p50_us"] if ref else None,
@@ -112,7 +116,12 @@ def report(out):
     if os.path.exists(kpath):
         with open(kpath, encoding="utf-8") as f:
             kernel = f.read().strip()
-    lines = [f"vhost-lite bench, test VM kernel {kernel or '?'} (TCG); "
+    aio = ""
+    apath = os.path.join(out, "raw", "qsd-aio.txt")
+    if os.path.exists(apath):
+        with open(apath, encoding="utf-8") as f:
+            aio = f", qemu-storage-daemon aio={f.read().strip()}"
+    lines = [f"vhost-lite bench, test VM kernel {kernel or '?'} (TCG){aio}; "
              "ratio = ours / reference (throughput: higher is better; "
              "p50: lower is better)"]
     hdr = (f"{'kind':<6} {'case':<18} {'q':>2} {'unit':<7} {'ours':>10} "

@@ -13,7 +13,8 @@
 # `vhostctl bench` on every pair: vhost_net_lite vs the in-tree vhost_net
 # (both loaded), vhost_vsock_lite vs the in-tree vhost_vsock (loaded in
 # turn: only one vsock host transport can exist), vhost_blk_lite vs
-# qemu-storage-daemon's vhost-user-blk export (both on a tmpfs file), and
+# qemu-storage-daemon's vhost-user-blk export (both on a tmpfs file; qsd
+# with aio=io_uring, or its thread pool where io_uring is off), and
 # a single-core memcpy as the physical reference. Then scripts/bench.py
 # prints one table with the ratios and writes, to BENCH_OUT:
 #   raw/KIND-LABEL.json   what each vhostctl bench run printed
@@ -55,20 +56,25 @@ run_bench() {
 }
 
 # start_qsd IMG SOCK LOG: qemu-storage-daemon exporting IMG as
-# vhost-user-blk on SOCK, in the background ($qsd); 0 once SOCK listens.
+# vhost-user-blk on SOCK, in the background ($qsd), with io_uring where the
+# kernel allows it (its fastest file back end), else its thread pool
+# ($qsd_aio says which); 0 once SOCK listens.
 start_qsd() {
 	local _
-	qemu-storage-daemon \
-		--blockdev "driver=file,node-name=disk,filename=$1" \
-		--export "type=vhost-user-blk,id=e0,node-name=disk,addr.type=unix,addr.path=$2,writable=on" \
-		>"$3" 2>&1 </dev/null &
-	qsd=$!
-	for _ in $(seq 100); do
-		[ -S "$2" ] && return 0
-		kill -0 "$qsd" 2>/dev/null || break
-		sleep 0.1
+	for qsd_aio in io_uring threads; do
+		qemu-storage-daemon \
+			--blockdev "driver=file,node-name=disk,filename=$1,aio=$qsd_aio" \
+			--export "type=vhost-user-blk,id=e0,node-name=disk,addr.type=unix,addr.path=$2,writable=on" \
+			>"$3" 2>&1 </dev/null &
+		qsd=$!
+		for _ in $(seq 100); do
+			[ -S "$2" ] && return 0
+			kill -0 "$qsd" 2>/dev/null || break
+			sleep 0.1
+		done
+		log "qemu-storage-daemon (aio=$qsd_aio) did not listen on $2: $(cat "$3")"
+		stop_qsd
 	done
-	log "qemu-storage-daemon did not listen on $2: $(cat "$3")"
 	return 1
 }
 
@@ -138,6 +144,7 @@ in_vm() {
 		rmmod vhost_blk_lite
 		if start_qsd /tmp/bench-qsd.img /tmp/bench-qsd.sock \
 				"$VHL_RESULTS/raw/qsd.log"; then
+			echo "$qsd_aio" >"$VHL_RESULTS/raw/qsd-aio.txt"
 			run_bench blk qemu-storage-daemon --dev /tmp/bench-qsd.sock
 		else
 			echo "blk qemu-storage-daemon" >>"$VHL_RESULTS/raw/failed.txt"
@@ -149,7 +156,7 @@ in_vm() {
 	[ ! -s "$VHL_RESULTS/raw/failed.txt" ]
 }
 
-qsd=-1
+qsd=-1 qsd_aio=""
 if [ "${1:-}" = --smoke ]; then
 	smoke "${2:?KIND}"
 	exit
