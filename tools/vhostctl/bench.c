@@ -152,7 +152,7 @@ static void emit_num(FILE *f, const char *key, double v, bool last)
 	if (v < 0)
 		fprintf(f, "\"%s\":null%s", key, last ? "" : ",");
 	else
-		fprintf(f, "\"%s\":%.3f%s", key, v, last ? "" : ",");
+		fprintf(f, "\"%s\":%.9g%s", key, v, last ? "" : ",");
 }
 
 /**
