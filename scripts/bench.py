@@ -77,9 +77,13 @@ def ratio(a, b):
 
 
 def report(out):
-    rows = []
+    rows, broken = [], []
     for p in sorted(glob.glob(os.path.join(out, "raw", "*.json"))):
-        rows.extend(load(p))
+        try:
+            rows.extend(load(p))
+        except ValueError as e:
+            print(f"bench.py: skipped {e}", file=sys.stderr)
+            broken.append(os.path.basename(p))
     if not rows:
         print(f"bench.py: no results in {out}/raw", file=sys.stderr)
         return 1
@@ -141,6 +145,8 @@ def report(out):
             f"{(f'{mf * 100:.0f}%' if mf is not None else ''):>7}")
     if memcpy is not None:
         lines.append(f"memcpy (single core): {memcpy:.2f} Gbit/s")
+    for b in broken:
+        lines.append(f"FAILED: {b} is not well-formed JSON")
     failed = os.path.join(out, "raw", "failed.txt")
     if os.path.exists(failed):
         with open(failed, encoding="utf-8") as f:
