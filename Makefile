@@ -10,7 +10,8 @@ KERNELS ?= $(shell ls /lib/modules 2>/dev/null | grep -E '^6\.(1|12)\.[0-9]' | g
 BUILD := $(CURDIR)/build
 
 .PHONY: all modules modules-all userspace selftests vhostctl check demo \
-	deps lint fuzz clean distclean help vsock-test install uninstall dkms
+	deps lint fuzz clean distclean help vsock-test install uninstall dkms \
+	bench
 
 all: modules userspace
 
@@ -57,6 +58,11 @@ dkms:
 check:
 	KERNELS="$(KERNELS)" sh scripts/check.sh
 
+# One test-VM boot: every vhost-lite device against its in-tree or
+# userspace reference (scripts/bench.sh: BENCH_DURATION, BENCH_KINDS, ...).
+bench:
+	bash scripts/bench.sh
+
 demo: modules-all userspace
 	KERNELS="$(KERNELS)" sh scripts/demo.sh
 
@@ -81,6 +87,7 @@ help:
 	@echo 'make            build modules (KDIR=$(KDIR)) and userspace tools'
 	@echo 'make deps       install every Debian package the project needs'
 	@echo 'make check      build for all KERNELS and run every test in test VMs'
+	@echo 'make bench      vhost-lite vs in-tree/qemu-storage-daemon in one test VM (build/bench/)'
 	@echo 'make demo       boot a QEMU guest whose network goes through vhost_net_lite'
 	@echo 'make fuzz       libFuzzer on the ring walker for FUZZ_SECONDS (default 60)'
 	@echo 'make lint       checkpatch --strict on all C sources'

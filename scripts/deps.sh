@@ -11,8 +11,8 @@ build-essential bc kmod cpio xz-utils zstd python3 perl
 linux-image-amd64 linux-headers-amd64
 linux-image-6.12-amd64 linux-headers-6.12-amd64
 linux-source-6.1 linux-source-6.12
-qemu-system-x86 qemu-utils busybox-static
-iproute2 socat iperf3 procps sparse
+qemu-system-x86 qemu-system-common qemu-utils busybox-static
+iproute2 socat iperf3 procps sparse python3-matplotlib
 dmsetup util-linux e2fsprogs dkms udev groff-base
 clang libclang-rt-14-dev
 "

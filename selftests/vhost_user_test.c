@@ -10,9 +10,9 @@
  */
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/eventfd.h>
 
 #include "kselftest_harness.h"
 #include "vhost_user.h"
@@ -113,6 +113,43 @@ TEST_F(vu, get_features_and_reply)
 	EXPECT_EQ(sizeof(val), h.size);
 	ASSERT_EQ(sizeof(val), recv(self->sv[0], &val, sizeof(val), 0));
 	EXPECT_EQ(0x1234ULL, val);
+}
+
+/* The front end's side: a request with a descriptor, then its reply. */
+TEST_F(vu, client_call_with_fd_and_reply)
+{
+	struct vu_vring_state st = { .index = 0, .num = 0 };
+	struct vu_msg reply;
+	__u64 idx = 0;
+	int efd, got;
+
+	efd = eventfd(0, EFD_CLOEXEC);
+	ASSERT_LE(0, efd);
+	ASSERT_EQ(0, vu_call(self->sv[0], VU_SET_VRING_KICK, &idx, sizeof(idx),
+			     &efd, 1, NULL));
+	ASSERT_EQ(1, vu_msg_recv(self->sv[1], &self->msg));
+	EXPECT_EQ(VU_SET_VRING_KICK, self->msg.hdr.request);
+	EXPECT_EQ(VU_VERSION, self->msg.hdr.flags);
+	EXPECT_EQ(0, vu_msg_check(&self->msg));
+	ASSERT_EQ(1, self->msg.nfds);
+	got = vu_msg_take_fd(&self->msg, 0);
+	EXPECT_LE(0, got);
+	close(got);
+	close(efd);
+
+	/* A reply is refused where a request is expected, and back. */
+	ASSERT_EQ(0, vu_send(self->sv[1], VU_GET_VRING_BASE, VU_FLAG_REPLY,
+			     &st, sizeof(st), NULL, 0));
+	EXPECT_EQ(-EPROTO, vu_msg_recv(self->sv[0], &self->msg));
+	ASSERT_EQ(0, vu_send(self->sv[0], VU_GET_FEATURES, 0, NULL, 0,
+			     NULL, 0));
+	EXPECT_EQ(-EPROTO, vu_reply_recv(self->sv[1], &self->msg));
+
+	/* vu_call() waits for the reply to its own request. */
+	ASSERT_EQ(0, vu_reply_u64(self->sv[1], &self->msg, 7));
+	ASSERT_EQ(-EPROTO, vu_call(self->sv[0], VU_GET_PROTOCOL_FEATURES, NULL,
+				   0, NULL, 0, &reply));
+	EXPECT_EQ(self->fds0, count_fds());
 }
 
 TEST_F(vu, eof_between_messages)

@@ -78,6 +78,15 @@ run_selftests() {
 	[ "$n" -gt 0 ] || tap_result selftests FAIL "no selftest programs in ${SELFTESTS_DIR:-build/selftests}"
 }
 
+# Tiny runs of vhostctl bench on our devices and on qemu-storage-daemon:
+# each ran and printed well-formed JSON with nonzero counts (no timing).
+run_bench_smoke() {
+	local k
+	for k in net vsock blk blk-vhost-user; do
+		check "bench.$k" scripts/bench.sh --smoke "$k"
+	done
+}
+
 # Back ends in load order, "module:the Debian module it needs first".
 BACKENDS="vhost_net_lite: vhost_vsock_lite:vmw_vsock_virtio_transport_common
 vhost_blk_lite:"
@@ -133,7 +142,7 @@ main() {
 
 	if [ "$loaded" -eq 1 ]; then
 		case "$mode" in
-		selftests) run_selftests ;;
+		selftests) run_selftests; [ "$moddir" = in-tree ] || run_bench_smoke ;;
 		e2e) run_e2e net ;;
 		e2e-*) run_e2e "${mode#e2e-}" ;;
 		*) tap_result "$mode" FAIL "unknown mode" ;;

@@ -28,6 +28,7 @@ static const struct verb verbs[] = {
 	  "\t[--verbose]",
 	  "serve QEMU's vhost-user-blk-pci on PATH with the kernel's\n"
 	  "\t/dev/vhost-blk-lite, disk FILE (serve-blk --help)", cmd_serve_blk },
+	{ "bench", "KIND --dev PATH ...", "measure a vhost node (bench --help)", cmd_bench },
 };
 
 static void print_usage(FILE *f)

@@ -127,21 +127,8 @@ static void vu_collect_fds(struct vu_msg *msg, struct msghdr *mh)
 	}
 }
 
-/**
- * vu_msg_recv() - receive one message and its descriptors
- * @sock: connected unix stream socket
- * @msg: filled in; owns the received descriptors (vu_msg_close_fds())
- *
- * The header must carry version 1 and announce at most VU_MAX_PAYLOAD
- * bytes; descriptors beyond VU_MAX_FDS make the kernel truncate the
- * control message, which is refused too. After an error the stream cannot
- * be resynchronised: the caller drops the connection.
- *
- * Return: 1 for a message, 0 for end of file before a message, -EINTR if a
- * signal interrupted the wait, -EPROTO for a malformed header or control
- * message, -EMSGSIZE for an oversized payload, or another negative errno.
- */
-int vu_msg_recv(int sock, struct vu_msg *msg)
+/* Receive one message: a request (@reply false) or a reply (true). */
+static int vu_recv(int sock, struct vu_msg *msg, bool reply)
 {
 	char cbuf[CMSG_SPACE(VU_MAX_FDS * sizeof(int))];
 	struct iovec iov = { &msg->hdr, sizeof(msg->hdr) };
@@ -175,7 +162,7 @@ int vu_msg_recv(int sock, struct vu_msg *msg)
 			goto err_close_fds;
 	}
 	if ((msg->hdr.flags & VU_VERSION_MASK) != VU_VERSION ||
-	    (msg->hdr.flags & VU_FLAG_REPLY)) {
+	    !(msg->hdr.flags & VU_FLAG_REPLY) != !reply) {
 		ret = -EPROTO;
 		goto err_close_fds;
 	}
@@ -191,6 +178,38 @@ int vu_msg_recv(int sock, struct vu_msg *msg)
 err_close_fds:
 	vu_msg_close_fds(msg);
 	return ret;
+}
+
+/**
+ * vu_msg_recv() - receive one request and its descriptors
+ * @sock: connected unix stream socket
+ * @msg: filled in; owns the received descriptors (vu_msg_close_fds())
+ *
+ * The header must carry version 1 and announce at most VU_MAX_PAYLOAD
+ * bytes; descriptors beyond VU_MAX_FDS make the kernel truncate the
+ * control message, which is refused too. After an error the stream cannot
+ * be resynchronised: the caller drops the connection.
+ *
+ * Return: 1 for a message, 0 for end of file before a message, -EINTR if a
+ * signal interrupted the wait, -EPROTO for a malformed header or control
+ * message (or a reply), -EMSGSIZE for an oversized payload, or another
+ * negative errno.
+ */
+int vu_msg_recv(int sock, struct vu_msg *msg)
+{
+	return vu_recv(sock, msg, false);
+}
+
+/**
+ * vu_reply_recv() - receive one reply (the front end's side)
+ * @sock: connected unix stream socket
+ * @msg: filled in as by vu_msg_recv()
+ *
+ * Return: as vu_msg_recv(), -EPROTO also for a message that is no reply.
+ */
+int vu_reply_recv(int sock, struct vu_msg *msg)
+{
+	return vu_recv(sock, msg, true);
 }
 
 static int vu_check_mem(const struct vu_msg *msg)
@@ -294,20 +313,24 @@ int vu_msg_check(const struct vu_msg *msg)
 }
 
 /**
- * vu_reply() - send the reply to a request
+ * vu_send() - send one message, with descriptors
  * @sock: connected socket
- * @req: the request
- * @payload: reply payload
+ * @request: enum vu_request
+ * @flags: VU_FLAG_* (VU_VERSION is added)
+ * @payload: payload
  * @size: its size (at most VU_MAX_PAYLOAD)
+ * @fds: descriptors to pass with the message, or NULL
+ * @nfds: their number (at most VU_MAX_FDS)
  *
- * Return: 0 or a negative errno (-EPIPE when the front end went away).
+ * Return: 0 or a negative errno (-EPIPE when the peer went away).
  */
-int vu_reply(int sock, const struct vu_msg *req, const void *payload,
-	     __u32 size)
+int vu_send(int sock, __u32 request, __u32 flags, const void *payload,
+	    __u32 size, const int *fds, unsigned int nfds)
 {
+	char cbuf[CMSG_SPACE(VU_MAX_FDS * sizeof(int))];
 	struct vu_hdr hdr = {
-		.request = req->hdr.request,
-		.flags = VU_VERSION | VU_FLAG_REPLY,
+		.request = request,
+		.flags = VU_VERSION | flags,
 		.size = size,
 	};
 	struct iovec iov[2] = {
@@ -318,12 +341,27 @@ int vu_reply(int sock, const struct vu_msg *req, const void *payload,
 	size_t left = sizeof(hdr) + size;
 	ssize_t n;
 
-	if (size > VU_MAX_PAYLOAD)
+	if (size > VU_MAX_PAYLOAD || nfds > VU_MAX_FDS)
 		return -EINVAL;
+	if (nfds) {
+		struct cmsghdr *c;
+
+		memset(cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf;
+		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
+	}
 	while (left) {
 		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
 		if (n < 0)
 			return -errno;
+		/* The descriptors went with the first bytes. */
+		mh.msg_control = NULL;
+		mh.msg_controllen = 0;
 		left -= (size_t)n;
 		while (n > 0 && mh.msg_iovlen) {
 			size_t k = (size_t)n < mh.msg_iov->iov_len ?
@@ -339,6 +377,53 @@ int vu_reply(int sock, const struct vu_msg *req, const void *payload,
 		}
 	}
 	return 0;
+}
+
+/**
+ * vu_call() - send a request and, if wanted, wait for its reply
+ * @sock: connected socket
+ * @request: enum vu_request
+ * @payload: payload
+ * @size: its size
+ * @fds: descriptors to pass, or NULL
+ * @nfds: their number
+ * @reply: where the reply goes (its descriptors owned by the caller), or
+ *	NULL for a request that has none
+ *
+ * Return: 0, -EPIPE when the back end went away, -EPROTO for a reply to
+ * another request, or a negative errno.
+ */
+int vu_call(int sock, __u32 request, const void *payload, __u32 size,
+	    const int *fds, unsigned int nfds, struct vu_msg *reply)
+{
+	int ret = vu_send(sock, request, 0, payload, size, fds, nfds);
+
+	if (ret || !reply)
+		return ret;
+	ret = vu_reply_recv(sock, reply);
+	if (ret <= 0)
+		return ret ? ret : -EPIPE;
+	if (reply->hdr.request != request) {
+		vu_msg_close_fds(reply);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/**
+ * vu_reply() - send the reply to a request
+ * @sock: connected socket
+ * @req: the request
+ * @payload: reply payload
+ * @size: its size (at most VU_MAX_PAYLOAD)
+ *
+ * Return: 0 or a negative errno (-EPIPE when the front end went away).
+ */
+int vu_reply(int sock, const struct vu_msg *req, const void *payload,
+	     __u32 size)
+{
+	return vu_send(sock, req->hdr.request, VU_FLAG_REPLY, payload, size,
+		       NULL, 0);
 }
 
 /**

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The front-end-to-back-end half of the vhost-user protocol (QEMU's
- * docs/interop/vhost-user.rst) that a vhost-kernel bridge needs: message
- * framing with bounded sizes and file descriptor counts, and the guest
- * memory regions the front end shares, mapped into this process.
+ * The vhost-user protocol (QEMU's docs/interop/vhost-user.rst) as a
+ * vhost-kernel bridge needs it: message framing with bounded sizes and file
+ * descriptor counts, and the guest memory regions the front end shares,
+ * mapped into this process; and the front end's side of the same framing
+ * (vu_call()), for `vhostctl bench blk` against a vhost-user-blk server.
  *
  * No system header defines the protocol, so its numbers are here.
  */
@@ -179,6 +180,13 @@ int vu_msg_take_fd(struct vu_msg *msg, unsigned int i);
 int vu_reply(int sock, const struct vu_msg *req, const void *payload,
 	     __u32 size);
 int vu_reply_u64(int sock, const struct vu_msg *req, __u64 val);
+
+/* The front end's side. */
+int vu_send(int sock, __u32 request, __u32 flags, const void *payload,
+	    __u32 size, const int *fds, unsigned int nfds);
+int vu_reply_recv(int sock, struct vu_msg *msg);
+int vu_call(int sock, __u32 request, const void *payload, __u32 size,
+	    const int *fds, unsigned int nfds, struct vu_msg *reply);
 
 /**
  * struct vu_map - one region of the front end's memory, mapped here

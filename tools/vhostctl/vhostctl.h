@@ -65,6 +65,7 @@ int cmd_list(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_serve_blk(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 int vhl_parse_id(const char *s, int *pid, int *fd);
 
 void json_str(FILE *f, const char *s, size_t len);
