@@ -66,7 +66,7 @@ fi
 result $rc "build.userspace"
 
 # vhostctl.8 renders without a groff warning and documents every verb
-# and option `vhostctl --help` (and `serve-blk --help`) lists.
+# and option `vhostctl --help` (and `serve-blk --help`, `bench --help`) lists.
 man=tools/vhostctl/vhostctl.8
 rc=0
 groff -man -ww -z "$man" >build/host-check.log 2>&1 || rc=1
@@ -83,7 +83,8 @@ for v in $verbs; do
 		rc=1
 	fi
 done
-opts=$( (printf '%s\n' "$help"; build/vhostctl/vhostctl serve-blk --help) |
+opts=$( (printf '%s\n' "$help"; build/vhostctl/vhostctl serve-blk --help
+	build/vhostctl/vhostctl bench --help) |
 	grep -o -- '--[a-z][a-z-]*' | sort -u)
 for o in $opts; do
 	printf '%s\n' "$text" | grep -q -- "$o" ||
