@@ -17,6 +17,8 @@
 #   KERNELS="KVER..."  kernels to test (default: the installed 6.1.* and
 #                      6.12.*); a series such as 6.12 is accepted
 #   E2E=0              skip tier 3      HOST=0   skip tier 1
+#   E2E_ALL_KERNELS=1  also run the one-kernel suites ("# e2e-kernel:
+#                      SERIES" in the script: dkms, dropin) on every kernel
 #   E2E_SUITES="S..."  e2e suites to run (default: every executable
 #                      selftests/e2e/*.sh but lib.sh and l2-*.sh; net,
 #                      vsock, blk first)
@@ -131,6 +133,23 @@ if [ -z "${E2E_SUITES:-}" ]; then
 	done
 fi
 
+# suite_on_kernel SUITE KVER: does SUITE run on KVER? A suite whose script
+# has a line "# e2e-kernel: SERIES" (e.g. 6.1) runs on that series only,
+# or on the first kernel tested when KERNELS has none of that series; the
+# others run on every kernel. E2E_ALL_KERNELS=1 runs every suite on all.
+suite_on_kernel() {
+	want=$(sed -n 's/^# e2e-kernel: *\([^ ]*\).*/\1/p' "selftests/e2e/$1.sh" | head -n 1)
+	[ -n "$want" ] && [ "${E2E_ALL_KERNELS:-0}" != 1 ] || return 0
+	pick=""
+	for k in $resolved; do
+		case "$k" in "$want".*|"$want"-*) pick=$k; break ;; esac
+	done
+	if [ -z "$pick" ]; then
+		for k in $resolved; do pick=$k; break; done
+	fi
+	[ "$2" = "$pick" ]
+}
+
 mkdir -p "$logs"
 t0=$(date +%s)
 echo "TAP version 13"
@@ -163,6 +182,7 @@ done
 if [ "${E2E:-1}" != 0 ]; then
 	for kv in $resolved; do
 		for s in $E2E_SUITES; do
+			suite_on_kernel "$s" "$kv" || continue
 			# The L2 guest runs ~20% faster without PTI in the test VM.
 			vm_tier "$kv" "e2e-$s" 1200 --append mitigations=off
 		done

@@ -1,6 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
+# e2e-kernel: 6.1  (make check runs this suite on one kernel: scripts/check.sh)
+#
 # DKMS packaging end to end, as root INSIDE the test VM: the e2e-dkms tier
 # of `make check` (modtest.sh has loaded vhost_lite and vhost_net_lite from
 # $VHL_MODDIR, default build/$(uname -r)), or by hand:

@@ -1,6 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
+# e2e-kernel: 6.12  (make check runs this suite on one kernel: scripts/check.sh)
+#
 # Drop-in mode end to end (standard_names=1), as root INSIDE the test VM:
 # the e2e-dropin tier of `make check` (modtest.sh has loaded vhost_lite and
 # vhost_net_lite from $VHL_MODDIR without parameters), or by hand:
