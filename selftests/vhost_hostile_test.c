@@ -36,6 +36,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -848,6 +849,9 @@ static void traffic_child(enum kind k, int wfd)
 	struct hdev d;
 	int fd;
 
+	/* Never outlive the test, whatever happens to it. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL))
+		_exit(1);
 	if (hdev_up(&d, k, 7) || traffic(&d)) {
 		fprintf(stderr, "# child: %s\n", why);
 		_exit(1);
