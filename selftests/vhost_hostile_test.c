@@ -917,13 +917,13 @@ TEST_F_TIMEOUT(proc, kill9_mid_traffic, 120)
 	ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
 		TH_LOG("child status 0x%x", status);
 
-	/* Everything the device held is released. */
-	snprintf(name, sizeof(name), "vhl-%d", pid);
+	/* Everything the device held is released (comm ends with \n). */
+	snprintf(name, sizeof(name), "vhl-%d\n", pid);
 	EXPECT_TRUE(WAIT_FOR(mod_refcnt(kind_mod[variant->kind]) == be))
 		TH_LOG("%s refcnt %ld, was %ld", kind_mod[variant->kind],
 		       mod_refcnt(kind_mod[variant->kind]), be);
 	EXPECT_EQ(core, mod_refcnt("vhost_lite"));
-	EXPECT_TRUE(WAIT_FOR(count_tasks(name) == 0)) TH_LOG("%s lingers", name);
+	EXPECT_TRUE(WAIT_FOR(count_tasks(name) == 0)) TH_LOG("worker of %d lingers", pid);
 
 	/* And the module still serves a new device. */
 	ASSERT_EQ(0, hdev_up(&self->d, variant->kind, 0)) TH_LOG("%s", why);
