@@ -744,14 +744,14 @@ static int snap_cmp(const struct snap *base, const struct snap *now,
  * Bounded settle: RCU-freed objects (task structs, files) and deferred
  * fputs take a moment.  A leak never settles.
  */
-static int snap_settled(const struct snap *base, enum kind k, long slab_tol)
+static int snap_settled(const struct snap *base, enum kind k, long slab_tol,
+			struct snap *now)
 {
-	struct snap now;
 	int i;
 
 	for (i = 0; i < 50; i++) {
-		snap_take(&now, k);
-		if (!snap_cmp(base, &now, slab_tol))
+		snap_take(now, k);
+		if (!snap_cmp(base, now, slab_tol))
 			return 0;
 		poll(NULL, 0, 100);
 	}
@@ -968,8 +968,7 @@ TEST_F_TIMEOUT(proc, owner_cycles, 240)
 	}
 	ASSERT_EQ(0, ret) TH_LOG("cycle %d: %s", i, strerror(-ret));
 	ASSERT_EQ(cycles, i);
-	ret = snap_settled(&base, variant->kind, cycles / 100);
-	snap_take(&now, variant->kind);
+	ret = snap_settled(&base, variant->kind, cycles / 100, &now);
 	snap_log("owner cycles", &base, &now);
 	EXPECT_EQ(0, ret) TH_LOG("after %d cycles: %s", cycles, why);
 }
@@ -1023,8 +1022,7 @@ TEST_F_TIMEOUT(proc, ring_reset_cycles, 240)
 	for (i = 0; i < RING_CYCLES && !ret; i++)
 		ret = ring_cycle(&self->d);
 	ASSERT_EQ(0, ret) TH_LOG("cycle %d: %s", i, strerror(-ret));
-	ret = snap_settled(&base, variant->kind, RING_CYCLES / 100);
-	snap_take(&now, variant->kind);
+	ret = snap_settled(&base, variant->kind, RING_CYCLES / 100, &now);
 	snap_log("ring cycles", &base, &now);
 	EXPECT_EQ(0, ret) TH_LOG("after %d cycles: %s", RING_CYCLES, why);
 	/* The device still works, set up anew. */
