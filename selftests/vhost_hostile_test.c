@@ -616,12 +616,14 @@ static long count_vmallocs(void)
 
 /*
  * Slab caches our objects live in: devices, workers, memory tables,
- * requests (GFP_KERNEL_ACCOUNT: kmalloc-cg-*), files and eventfd files
- * (filp), eventfd contexts and vhost_task structs (kmalloc-*), worker
- * threads (task_struct, pid), blk workqueues (pool_workqueue).
+ * requests (GFP_KERNEL_ACCOUNT: kmalloc-cg-*), eventfd contexts and
+ * vhost_task structs (kmalloc-*), worker
+ * threads (task_struct, pid), blk workqueues (pool_workqueue).  Files
+ * are counted by file-nr instead of the filp cache: 6.1 frees struct
+ * file after an RCU grace period, so filp lags by up to ~100 objects.
  */
 static const char * const slabs[] = {
-	"task_struct", "pid", "filp", "pool_workqueue",
+	"task_struct", "pid", "pool_workqueue",
 	"kmalloc-cg-32", "kmalloc-cg-64", "kmalloc-cg-96", "kmalloc-cg-128",
 	"kmalloc-cg-192", "kmalloc-cg-256", "kmalloc-cg-512", "kmalloc-cg-1k",
 	"kmalloc-cg-2k", "kmalloc-cg-4k", "kmalloc-cg-8k",
