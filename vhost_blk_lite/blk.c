@@ -183,6 +183,13 @@ static long vhl_blk_ioctl(struct file *f, unsigned int ioctl,
 	u64 features;
 	long r;
 
+	/* Once owned, the device is the owner's alone (SET_OWNER: -EBUSY). */
+	if (ioctl != VHOST_SET_OWNER) {
+		r = vhl_dev_check_caller(&blk->dev);
+		if (r)
+			return r;
+	}
+
 	switch (ioctl) {
 	case VHOST_BLK_LITE_SET_BACKEND:
 		if (copy_from_user(&b, argp, sizeof(b)))

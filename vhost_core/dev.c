@@ -114,6 +114,29 @@ long vhl_dev_check_owner(struct vhl_dev *dev)
 EXPORT_SYMBOL_GPL(vhl_dev_check_owner);
 
 /**
+ * vhl_dev_check_caller() - may the calling process use the device at all?
+ * @dev: the device
+ *
+ * Before VHOST_SET_OWNER any process holding the file may query and set
+ * it up (GET_FEATURES, SET_OWNER, ...); once it has an owner, only the
+ * owner's process may, whatever the ioctl: another process that inherited
+ * the file gets -EPERM even for queries and feature negotiation.
+ *
+ * Context: process context; takes and releases dev->mutex.
+ * Return: 0, or -EPERM for a process other than the owner.
+ */
+long vhl_dev_check_caller(struct vhl_dev *dev)
+{
+	long r;
+
+	mutex_lock(&dev->mutex);
+	r = dev->mm && dev->mm != current->mm ? -EPERM : 0;
+	mutex_unlock(&dev->mutex);
+	return r;
+}
+EXPORT_SYMBOL_GPL(vhl_dev_check_caller);
+
+/**
  * vhl_dev_set_owner() - make the caller the owner and start the worker
  * @dev: the device
  *
@@ -238,16 +261,21 @@ EXPORT_SYMBOL_GPL(vhl_dev_reset_owner);
  * @features: features the back end accepted
  *
  * Switching VHOST_F_LOG_ALL on needs a log bitmap (if one is set) that
- * covers guest memory and the logged used rings.
+ * covers guest memory and the logged used rings.  Before SET_OWNER any
+ * process may negotiate; afterwards only the owner.
  *
  * Context: dev->mutex held.
- * Return: 0, or -EFAULT if the log bitmap is too small.
+ * Return: 0, -EPERM for a process other than the owner, -EINVAL for
+ * packed rings without VIRTIO_F_VERSION_1, -EBUSY to change the ring layout
+ * while a ring is set up, or -EFAULT if the log bitmap is too small.
  */
 int vhl_dev_set_features(struct vhl_dev *dev, u64 features)
 {
 	bool packed = features & BIT_ULL(VIRTIO_F_RING_PACKED);
 	int i;
 
+	if (dev->mm && dev->mm != current->mm)
+		return -EPERM;
 	/* Packed rings are a VIRTIO 1.x layout: always little endian. */
 	if (packed && !(features & BIT_ULL(VIRTIO_F_VERSION_1)))
 		return -EINVAL;

@@ -240,6 +240,7 @@ struct vhl_dev {
 void vhl_dev_init(struct vhl_dev *dev, struct vhl_virtqueue **vqs, int nvqs,
 		  int iov_limit, int weight, int byte_weight, const char *kind);
 long vhl_dev_check_owner(struct vhl_dev *dev);
+long vhl_dev_check_caller(struct vhl_dev *dev);
 long vhl_dev_set_owner(struct vhl_dev *dev);
 long vhl_dev_reset_owner(struct vhl_dev *dev);
 void vhl_dev_stop(struct vhl_dev *dev);

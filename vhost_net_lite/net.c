@@ -153,6 +153,13 @@ static long vhl_net_ioctl(struct file *f, unsigned int ioctl,
 	u64 features;
 	long r;
 
+	/* Once owned, the device is the owner's alone (SET_OWNER: -EBUSY). */
+	if (ioctl != VHOST_SET_OWNER) {
+		r = vhl_dev_check_caller(&n->dev);
+		if (r)
+			return r;
+	}
+
 	switch (ioctl) {
 	case VHOST_NET_SET_BACKEND:
 		if (copy_from_user(&backend, argp, sizeof(backend)))

@@ -275,6 +275,13 @@ static long vhl_vsock_ioctl(struct file *f, unsigned int ioctl,
 	int start;
 	long r;
 
+	/* Once owned, the device is the owner's alone (SET_OWNER: -EBUSY). */
+	if (ioctl != VHOST_SET_OWNER) {
+		r = vhl_dev_check_caller(&vsock->dev);
+		if (r)
+			return r;
+	}
+
 	switch (ioctl) {
 	case VHOST_VSOCK_SET_GUEST_CID:
 		if (copy_from_user(&guest_cid, argp, sizeof(guest_cid)))

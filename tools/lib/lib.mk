@@ -5,7 +5,8 @@
 # Each user builds its own copy, so parallel builds never share outputs.
 
 VHL_LIB_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
-VHL_LIB_SRCS := guest_mem.c virtq.c vhost_dev.c fdinfo.c tap.c blk_req.c vsock_pkt.c dirty_log.c
+VHL_LIB_SRCS := guest_mem.c virtq.c vhost_dev.c fdinfo.c tap.c blk_req.c vsock_pkt.c \
+		dirty_log.c virtq_hostile.c
 VHL_LIB_OBJS := $(addprefix $(VHL_LIB_OUT)/,$(VHL_LIB_SRCS:.c=.o))
 VHL_LIB_A := $(VHL_LIB_OUT)/libvhl.a
 

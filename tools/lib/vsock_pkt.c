@@ -343,3 +343,37 @@ __u32 vsock_conn_credit(const struct vsock_conn *c)
 {
 	return c->peer_buf_alloc - (c->tx_cnt - c->peer_fwd_cnt);
 }
+
+/**
+ * vsock_guest_refill() - give a re-initialised virtqueue its buffers again
+ * @g: guest, started
+ * @idx: VSOCK_GUEST_VQ_RX or VSOCK_GUEST_VQ_TX
+ *
+ * For tests that set one virtqueue up anew (virtq_init() and
+ * vhost_dev_setup_vq() on g->vq[@idx], e.g. after a hostile ring broke
+ * it): RX gets every RX buffer posted and kicked, TX has every TX buffer
+ * free again.  Buffers the old ring still held are forgotten.
+ *
+ * Return: 0 or a negative errno.
+ */
+int vsock_guest_refill(struct vsock_guest *g, unsigned int idx)
+{
+	unsigned int i;
+	int ret;
+
+	if (idx == VSOCK_GUEST_VQ_TX) {
+		for (i = 0; i < VSOCK_GUEST_RING; i++)
+			g->tx_free[i] = VSOCK_GUEST_RING - 1 - i;
+		g->tx_nfree = VSOCK_GUEST_RING;
+		return 0;
+	}
+	if (idx != VSOCK_GUEST_VQ_RX)
+		return -EINVAL;
+	for (i = 0; i < VSOCK_GUEST_RING; i++) {
+		ret = post_rxbuf(g, i);
+		if (ret)
+			return ret;
+	}
+	ret = virtq_kick(&g->vq[VSOCK_GUEST_VQ_RX]);
+	return ret < 0 ? ret : 0;
+}

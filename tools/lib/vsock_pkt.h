@@ -92,6 +92,7 @@ int vsock_guest_send(struct vsock_guest *g, const struct virtio_vsock_hdr *hdr,
 int vsock_guest_recv(struct vsock_guest *g, struct virtio_vsock_hdr *hdr,
 		     void *payload, size_t max, int timeout_ms);
 int vsock_guest_tx_done(struct vsock_guest *g, int timeout_ms);
+int vsock_guest_refill(struct vsock_guest *g, unsigned int idx);
 
 void vsock_conn_hdr(const struct vsock_conn *c, struct virtio_vsock_hdr *hdr,
 		    __u16 op, __u32 flags, __u32 len);
