@@ -1861,9 +1861,14 @@ TEST_F(trace, events_match_counters)
 	EXPECT_EQ(0, t.bad_vq);
 	EXPECT_EQ(0, t.addresses);
 
-	/* TX: a kick per frame at least, 3 chains taken, 3 used, 1 error. */
+	/*
+	 * TX: a kick per frame at least, 3 used, 1 error. vhl_kick counts
+	 * the chains taken in runs a kick started; a chain may also be
+	 * taken in a run the tap's write-space wakeup started (not a kick),
+	 * so at most the 3 chains are in vhl_kick events.
+	 */
 	EXPECT_LE(3, qt->kicks);
-	EXPECT_EQ(3, qt->kick_descs);
+	EXPECT_GE(3, qt->kick_descs);
 	EXPECT_EQ(3, qt->used);
 	EXPECT_EQ(0, qt->used_len);
 	EXPECT_EQ(1, qt->errors);
