@@ -17,8 +17,9 @@
 #   KERNELS="KVER..."  kernels to test (default: the installed 6.1.* and
 #                      6.12.*); a series such as 6.12 is accepted
 #   E2E=0              skip tier 3      HOST=0   skip tier 1
-#   E2E_ALL_KERNELS=1  also run the one-kernel suites ("# e2e-kernel:
-#                      SERIES" in the script: dkms, dropin) on every kernel
+#   E2E_ALL_KERNELS=1  run every e2e suite on every kernel (by default a
+#                      suite runs on the series its "# e2e-kernel: SERIES"
+#                      line names)
 #   E2E_SUITES="S..."  e2e suites to run (default: every executable
 #                      selftests/e2e/*.sh but lib.sh and l2-*.sh; net,
 #                      vsock, blk first)

@@ -1,6 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
+# e2e-kernel: 6.1  (make check runs this suite on one kernel: scripts/check.sh)
+#
 # End-to-end test of vhost_blk_lite through `vhostctl serve-blk`: stock QEMU
 # boots an L2 guest whose vhost-user-blk-pci disks are served by bridges
 # that hand the rings to /dev/vhost-blk-lite. Runs as root INSIDE the test

@@ -1,6 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
+# e2e-kernel: 6.12  (make check runs this suite on one kernel: scripts/check.sh)
+#
 # Live migration of a QEMU guest whose virtio-net goes through our vhost
 # device (vhostfd=), inside the test VM. Runs as root in the test VM (see
 # selftests/vm/modtest.sh e2e-migrate). One L2 guest, four QEMU processes

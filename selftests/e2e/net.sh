@@ -1,6 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
+# e2e-kernel: 6.1  (make check runs this suite on one kernel: scripts/check.sh)
+#
 # End-to-end test of a vhost-net device with a QEMU "L2" guest. Runs as root
 # INSIDE the test VM, e.g.
 #   selftests/vm/run.sh --kernel 6.12 -- sh -c 'modprobe vhost_net &&

@@ -1,6 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
+# e2e-kernel: 6.12  (make check runs this suite on one kernel: scripts/check.sh)
+#
 # End-to-end test of a vhost-vsock device with a QEMU "L2" guest. Runs as
 # root INSIDE the test VM with the modules loaded (modtest.sh e2e-vsock):
 # one L2 guest boot (busybox initramfs, /init = l2-vsock-init.sh, socat and
