@@ -988,6 +988,13 @@ static int ring_cycle(struct hdev *d)
 		int kick = eventfd(0, EFD_CLOEXEC), call = eventfd(0, EFD_CLOEXEC);
 
 		ret = q_stop(d, q);
+		/*
+		 * Empty rings, as a resetting driver leaves them: with base 0
+		 * and the old avail->idx, vsock would replay the earlier
+		 * packets and queue replies for as long as the cycles run.
+		 */
+		virtq_raw_set_avail_idx(vq, 0);
+		__atomic_store_n(&vq->used->idx, 0, __ATOMIC_RELEASE);
 		if (!ret)
 			ret = vhost_dev_set_vring_num(DEV(d), q, vq->num);
 		if (!ret)

@@ -14,7 +14,7 @@ tap_result() {
 	SKIP) echo "ok $TAP_COUNT $1 # SKIP $3" ;;
 	*) echo "not ok $TAP_COUNT $1"; TAP_FAILED=$((TAP_FAILED + 1)) ;;
 	esac
-	[ "$2" = SKIP ] || [ -z "${3:-}" ] || echo "#   $3"
+	[ "$2" = SKIP ] || [ -z "${3:-}" ] || printf '%s\n' "$3" | sed 's/^/#   /'
 }
 
 # retry N CMD...: run CMD until it succeeds, at most N tries 1 s apart.

@@ -39,13 +39,17 @@ check() {
 
 # Run selftest program $1, re-emitting its top-level TAP results.
 run_prog() {
-	local prog=$1 name=${1##*/} rc=0 limit line status rest seen=0 bad=0
+	local prog=$1 name=${1##*/} rc=0 limit line status rest seen=0 bad=0 detail diag=()
 	limit=$(sed -n 's/^timeout=//p' selftests/settings 2>/dev/null)
 	echo "# selftest $name"
 	timeout -k 5 "${limit:-300}" "$prog" >"/tmp/$name.out" 2>&1 </dev/null || rc=$?
 	sed 's/^/# | /' "/tmp/$name.out"
+	# A failed case carries its diagnostics (the harness's "# " lines
+	# since its RUN line, the last 30) into the KTAP detail.
 	while IFS= read -r line; do
 		case "$line" in
+		"#  RUN "*) diag=(); continue ;;
+		"# "*) diag+=("$line"); continue ;;
 		"ok "*|"not ok "*) ;;
 		*) continue ;;
 		esac
@@ -56,8 +60,12 @@ run_prog() {
 		rest=${rest#* }
 		case "$rest" in
 		*"# SKIP"*) tap_result "$name.${rest%% # SKIP*}" SKIP "${rest#*# SKIP }" ;;
-		*) tap_result "$name.${rest%% # *}" "$status" "" ;;
+		*) detail=""
+		   [ "$status" = PASS ] || [ "${#diag[@]}" -eq 0 ] ||
+			detail=$(printf '%s\n' "${diag[@]:$((${#diag[@]} > 30 ? ${#diag[@]} - 30 : 0))}")
+		   tap_result "$name.${rest%% # *}" "$status" "$detail" ;;
 		esac
+		diag=()
 	done <"/tmp/$name.out"
 	case "$rc" in
 	0) [ "$seen" -gt 0 ] || tap_result "$name" PASS "" ;;
