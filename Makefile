@@ -86,7 +86,8 @@ distclean: clean
 help:
 	@echo 'make            build modules (KDIR=$(KDIR)) and userspace tools'
 	@echo 'make deps       install every Debian package the project needs'
-	@echo 'make check      build for all KERNELS and run every test in test VMs'
+	@echo 'make check      build for all KERNELS and run the tests in test VMs (~30 min;'
+	@echo '                E2E_LONG=1 adds the long e2e suites, as CI does)'
 	@echo 'make bench      vhost-lite vs in-tree/qemu-storage-daemon in one test VM (build/bench/)'
 	@echo 'make demo       boot a QEMU guest whose network goes through vhost_net_lite'
 	@echo 'make fuzz       libFuzzer on the ring walker for FUZZ_SECONDS (default 60)'

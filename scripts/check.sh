@@ -21,8 +21,11 @@
 #                      suite runs on the series its "# e2e-kernel: SERIES"
 #                      line names)
 #   E2E_SUITES="S..."  e2e suites to run (default: every executable
-#                      selftests/e2e/*.sh but lib.sh and l2-*.sh; net,
-#                      vsock, blk first)
+#                      selftests/e2e/*.sh but lib.sh and l2-*.sh, net and
+#                      vsock first, without the long ones, see E2E_LONG)
+#   E2E_LONG=1         also run the suites marked "# e2e-tier: long" (blk,
+#                      dkms, dropin, migrate: past the 30 minutes make check
+#                      keeps to; CI sets it)
 #   MODDIR=DIR         modules are DIR/KVER/vhost_core/vhost_lite.ko and
 #                      DIR/KVER/vhost_X_lite/vhost_X_lite.ko for every back
 #                      end in the tree (default build); MODDIR=in-tree tests
@@ -120,7 +123,7 @@ vm_tier() {
 }
 
 # Every back end in the tree must have been built.
-backends=""
+backends="" long=""
 for d in vhost_*_lite; do
 	[ -f "$d/Kbuild" ] && backends="$backends $d/$d.ko"
 done
@@ -130,6 +133,11 @@ if [ -z "${E2E_SUITES:-}" ]; then
 	for s in net vsock blk $(ls selftests/e2e/*.sh | sed 's|.*/||; s|\.sh$||'); do
 		case $s in lib|l2-*) continue ;; esac
 		[ -x "selftests/e2e/$s.sh" ] || continue
+		if [ "${E2E_LONG:-0}" != 1 ] &&
+		   grep -q '^# e2e-tier: *long' "selftests/e2e/$s.sh"; then
+			case " $long " in *" $s "*) ;; *) long="$long $s" ;; esac
+			continue
+		fi
 		case " ${E2E_SUITES:-} " in *" $s "*) ;; *) E2E_SUITES="${E2E_SUITES:-} $s" ;; esac
 	done
 fi
@@ -188,6 +196,7 @@ if [ "${E2E:-1}" != 0 ]; then
 			vm_tier "$kv" "e2e-$s" 1200 --append mitigations=off
 		done
 	done
+	[ -z "$long" ] || echo "# long e2e suites not run (E2E_LONG=1 runs them):$long"
 else
 	echo "# e2e tier skipped (E2E=0)"
 fi
@@ -195,6 +204,8 @@ fi
 echo "# summary ($(($(date +%s) - t0)) s):$summary"
 if [ "${E2E:-1}" = 0 ]; then
 	echo "# e2e tier was skipped (E2E=0)"
+elif [ -n "$long" ]; then
+	echo "# long e2e suites were not run (E2E_LONG=1):$long"
 fi
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # e2e-kernel: 6.1  (make check runs this suite on one kernel: scripts/check.sh)
+# e2e-tier: long  (run by E2E_LONG=1 make check, as CI does)
 #
 # DKMS packaging end to end, as root INSIDE the test VM: the e2e-dkms tier
 # of `make check` (modtest.sh has loaded vhost_lite and vhost_net_lite from

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # e2e-kernel: 6.12  (make check runs this suite on one kernel: scripts/check.sh)
+# e2e-tier: long  (run by E2E_LONG=1 make check, as CI does)
 #
 # Drop-in mode end to end (standard_names=1), as root INSIDE the test VM:
 # the e2e-dropin tier of `make check` (modtest.sh has loaded vhost_lite and

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # e2e-kernel: 6.12  (make check runs this suite on one kernel: scripts/check.sh)
+# e2e-tier: long  (run by E2E_LONG=1 make check, as CI does)
 #
 # Live migration of a QEMU guest whose virtio-net goes through our vhost
 # device (vhostfd=), inside the test VM. Runs as root in the test VM (see

@@ -20,7 +20,7 @@
 # Environment:
 #   VHOST_DEV    vhost device under test (default /dev/vhost-net-lite)
 #   L2_KVER      L2 guest kernel (default: the installed 6.1 series)
-#   E2E_MB       MB per flow and direction (default 2)
+#   E2E_MB       MB per flow and direction (default 1)
 #   E2E_TIMEOUT  bound on the L2 guest run in seconds (default 700)
 #   E2E_SHOW     if set, print vhostctl list/show of QEMU's vhost fds (demo)
 #   E2E_VSOCK    1: the guest also gets -device vhost-vsock-pci,guest-cid=3
@@ -48,7 +48,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 OUT=$REPO/build/e2e
 VHOST_DEV=${VHOST_DEV:-/dev/vhost-net-lite}
-E2E_MB=${E2E_MB:-2}
+E2E_MB=${E2E_MB:-1}
 E2E_TIMEOUT=${E2E_TIMEOUT:-700}
 E2E_VSOCK=${E2E_VSOCK:-0}
 VSOCK_DEV=/dev/vhost-vsock
