@@ -118,19 +118,6 @@ static long vhl_blk_set_features(struct vhl_blk *blk, u64 features)
 	return r;
 }
 
-static void vhl_blk_set_backend_features(struct vhl_blk *blk, u64 features)
-{
-	int i;
-
-	mutex_lock(&blk->dev.mutex);
-	for (i = 0; i < VHL_BLK_VQ_MAX; i++) {
-		mutex_lock(&blk->vqs[i].vq.mutex);
-		blk->vqs[i].vq.acked_backend_features = features;
-		mutex_unlock(&blk->vqs[i].vq.mutex);
-	}
-	mutex_unlock(&blk->dev.mutex);
-}
-
 /*
  * Ring ioctls that end or change a ring wait for the requests taken from
  * it: GET_VRING_BASE stops the queue, and its answer is only final once the
@@ -208,18 +195,6 @@ static long vhl_blk_ioctl(struct file *f, unsigned int ioctl,
 		if (copy_from_user(&features, featurep, sizeof(features)))
 			return -EFAULT;
 		return vhl_blk_set_features(blk, features);
-	case VHOST_GET_BACKEND_FEATURES:
-		features = VHL_BACKEND_FEATURES;
-		if (copy_to_user(featurep, &features, sizeof(features)))
-			return -EFAULT;
-		return 0;
-	case VHOST_SET_BACKEND_FEATURES:
-		if (copy_from_user(&features, featurep, sizeof(features)))
-			return -EFAULT;
-		if (features & ~VHL_BACKEND_FEATURES)
-			return -EOPNOTSUPP;
-		vhl_blk_set_backend_features(blk, features);
-		return 0;
 	case VHOST_RESET_OWNER:
 		return vhl_blk_reset_owner(blk);
 	case VHOST_GET_VRING_BASE:
@@ -228,15 +203,7 @@ static long vhl_blk_ioctl(struct file *f, unsigned int ioctl,
 	case VHOST_SET_VRING_BASE:
 		return vhl_blk_vring_ioctl(blk, ioctl, argp);
 	default:
-		mutex_lock(&blk->dev.mutex);
-		r = vhl_dev_ioctl(&blk->dev, ioctl, argp);
-		if (r == -ENOIOCTLCMD)
-			r = vhl_vring_ioctl(&blk->dev, ioctl, argp);
-		else
-			/* E.g. a new memory table: let in-flight work end. */
-			vhl_dev_flush(&blk->dev);
-		mutex_unlock(&blk->dev.mutex);
-		return r;
+		return vhl_dev_common_ioctl(&blk->dev, ioctl, argp);
 	}
 }
 

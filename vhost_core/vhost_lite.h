@@ -247,6 +247,10 @@ void vhl_dev_stop(struct vhl_dev *dev);
 void vhl_dev_cleanup(struct vhl_dev *dev);
 long vhl_dev_ioctl(struct vhl_dev *dev, unsigned int ioctl, void __user *argp);
 long vhl_vring_ioctl(struct vhl_dev *dev, unsigned int ioctl, void __user *argp);
+
+/* dev_ioctl.c: what back ends pass on */
+long vhl_dev_common_ioctl(struct vhl_dev *dev, unsigned int ioctl,
+			  void __user *argp);
 int vhl_dev_set_features(struct vhl_dev *dev, u64 features);
 void vhl_dev_show_fdinfo(struct seq_file *m, struct vhl_dev *dev);
 

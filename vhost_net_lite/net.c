@@ -130,19 +130,6 @@ static long vhl_net_set_features(struct vhl_net *n, u64 features)
 	return r;
 }
 
-static void vhl_net_set_backend_features(struct vhl_net *n, u64 features)
-{
-	int i;
-
-	mutex_lock(&n->dev.mutex);
-	for (i = 0; i < VHL_NET_VQ_MAX; i++) {
-		mutex_lock(&n->vqs[i].vq.mutex);
-		n->vqs[i].vq.acked_backend_features = features;
-		mutex_unlock(&n->vqs[i].vq.mutex);
-	}
-	mutex_unlock(&n->dev.mutex);
-}
-
 static long vhl_net_ioctl(struct file *f, unsigned int ioctl,
 			  unsigned long arg)
 {
@@ -176,32 +163,12 @@ static long vhl_net_ioctl(struct file *f, unsigned int ioctl,
 		if (features & ~VHL_NET_FEATURES)
 			return -EOPNOTSUPP;
 		return vhl_net_set_features(n, features);
-	case VHOST_GET_BACKEND_FEATURES:
-		features = VHL_BACKEND_FEATURES;
-		if (copy_to_user(featurep, &features, sizeof(features)))
-			return -EFAULT;
-		return 0;
-	case VHOST_SET_BACKEND_FEATURES:
-		if (copy_from_user(&features, featurep, sizeof(features)))
-			return -EFAULT;
-		if (features & ~VHL_BACKEND_FEATURES)
-			return -EOPNOTSUPP;
-		vhl_net_set_backend_features(n, features);
-		return 0;
 	case VHOST_RESET_OWNER:
 		return vhl_net_reset_owner(n);
 	case VHOST_SET_OWNER:
 		return vhl_net_set_owner(n);
 	default:
-		mutex_lock(&n->dev.mutex);
-		r = vhl_dev_ioctl(&n->dev, ioctl, argp);
-		if (r == -ENOIOCTLCMD)
-			r = vhl_vring_ioctl(&n->dev, ioctl, argp);
-		else
-			/* E.g. a new memory table: let in-flight work end. */
-			vhl_dev_flush(&n->dev);
-		mutex_unlock(&n->dev.mutex);
-		return r;
+		return vhl_dev_common_ioctl(&n->dev, ioctl, argp);
 	}
 }
 

@@ -300,25 +300,8 @@ static long vhl_vsock_ioctl(struct file *f, unsigned int ioctl,
 		if (copy_from_user(&features, featurep, sizeof(features)))
 			return -EFAULT;
 		return vhl_vsock_set_features(vsock, features);
-	case VHOST_GET_BACKEND_FEATURES:
-		features = VHL_BACKEND_FEATURES;
-		if (copy_to_user(featurep, &features, sizeof(features)))
-			return -EFAULT;
-		return 0;
-	case VHOST_SET_BACKEND_FEATURES:
-		if (copy_from_user(&features, featurep, sizeof(features)))
-			return -EFAULT;
-		return features & ~VHL_BACKEND_FEATURES ? -EOPNOTSUPP : 0;
 	default:
-		mutex_lock(&vsock->dev.mutex);
-		r = vhl_dev_ioctl(&vsock->dev, ioctl, argp);
-		if (r == -ENOIOCTLCMD)
-			r = vhl_vring_ioctl(&vsock->dev, ioctl, argp);
-		else
-			/* E.g. a new memory table: let in-flight work end. */
-			vhl_dev_flush(&vsock->dev);
-		mutex_unlock(&vsock->dev.mutex);
-		return r;
+		return vhl_dev_common_ioctl(&vsock->dev, ioctl, argp);
 	}
 }
 
