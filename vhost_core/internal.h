@@ -59,6 +59,10 @@ long vhl_set_mem_table(struct vhl_dev *dev,
 void vhl_mem_free(const struct vhl_mem *mem);
 int vhl_translate(struct vhl_virtqueue *vq, u64 addr, u32 len,
 		  struct iovec iov[], unsigned int iov_size);
+int vhl_map_buf(struct vhl_virtqueue *vq, u64 addr, u32 len, bool write,
+		struct iovec iov[], unsigned int iov_size,
+		unsigned int *out_num, unsigned int *in_num);
+int vhl_read_guest(struct vhl_virtqueue *vq, u64 addr, void *buf, u32 len);
 
 /* log.c; the bitmap's page size is fixed by the vhost ABI. */
 #define VHL_LOG_PAGE 0x1000

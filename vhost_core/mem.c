@@ -208,3 +208,72 @@ int vhl_translate(struct vhl_virtqueue *vq, u64 addr, u32 len,
 	}
 	return n;
 }
+
+/**
+ * vhl_map_buf() - append one descriptor's buffer to a chain's iovecs
+ * @vq: the virtqueue
+ * @addr: guest-physical address of the buffer
+ * @len: its length
+ * @write: the device writes it (VRING_DESC_F_WRITE)
+ * @iov: the chain's iovecs; *@out_num + *@in_num are in use
+ * @iov_size: room in @iov
+ * @out_num: readable iovecs so far, updated
+ * @in_num: writable iovecs so far, updated
+ *
+ * Either ring layout: readable buffers must all come before writable ones.
+ *
+ * Context: vq->mutex held.
+ * Return: 0, or -EFAULT/-ENOBUFS/-EINVAL after reporting it with
+ * vhl_vq_err().
+ */
+int vhl_map_buf(struct vhl_virtqueue *vq, u64 addr, u32 len, bool write,
+		struct iovec iov[], unsigned int iov_size,
+		unsigned int *out_num, unsigned int *in_num)
+{
+	unsigned int used = *out_num + *in_num;
+	int n;
+
+	n = vhl_translate(vq, addr, len, iov + used, iov_size - used);
+	if (n < 0) {
+		vhl_vq_err(vq, "descriptor %#llx+%u: %s\n", addr, len,
+			   n == -ENOBUFS ? "too many buffers" :
+			   "outside guest memory");
+		return n;
+	}
+	if (write) {
+		*in_num += n;
+	} else {
+		if (*in_num) {
+			vhl_vq_err(vq, "readable descriptor after writable\n");
+			return -EINVAL;
+		}
+		*out_num += n;
+	}
+	return 0;
+}
+
+/**
+ * vhl_read_guest() - copy guest memory that may span regions
+ * @vq: the virtqueue (its memory table is used)
+ * @addr: guest-physical address
+ * @buf: destination
+ * @len: bytes to copy (an indirect descriptor: at most two regions)
+ *
+ * Context: vq->mutex held, in the owner's mm.
+ * Return: 0, -EFAULT, or -ENOBUFS if the bytes span more than two regions.
+ */
+int vhl_read_guest(struct vhl_virtqueue *vq, u64 addr, void *buf, u32 len)
+{
+	struct iovec iov[2];
+	int n, k;
+
+	n = vhl_translate(vq, addr, len, iov, ARRAY_SIZE(iov));
+	if (n < 0)
+		return n;
+	for (k = 0; k < n; k++) {
+		if (copy_from_user(buf, iov[k].iov_base, iov[k].iov_len))
+			return -EFAULT;
+		buf += iov[k].iov_len;
+	}
+	return 0;
+}

@@ -61,51 +61,6 @@ static inline void vhl_packed_advance(const struct vhl_virtqueue *vq, u16 *i,
 	*i = next;
 }
 
-/* Append one guest buffer as iovecs; update the readable/writable counts. */
-static int vhl_packed_map(struct vhl_virtqueue *vq, u64 addr, u32 len,
-			  bool write, struct iovec iov[], unsigned int iov_size,
-			  unsigned int *out_num, unsigned int *in_num)
-{
-	unsigned int used = *out_num + *in_num;
-	int n;
-
-	n = vhl_translate(vq, addr, len, iov + used, iov_size - used);
-	if (n < 0) {
-		vhl_vq_err(vq, "descriptor %#llx+%u: %s\n", addr, len,
-			   n == -ENOBUFS ? "too many buffers" :
-			   "outside guest memory");
-		return n;
-	}
-	if (write) {
-		*in_num += n;
-	} else {
-		if (*in_num) {
-			vhl_vq_err(vq, "readable descriptor after writable\n");
-			return -EINVAL;
-		}
-		*out_num += n;
-	}
-	return 0;
-}
-
-/* Copy @len bytes of guest memory at @addr; they may span regions. */
-static int vhl_packed_read_guest(struct vhl_virtqueue *vq, u64 addr,
-				 void *buf, u32 len)
-{
-	struct iovec iov[2];
-	int n, k;
-
-	n = vhl_translate(vq, addr, len, iov, ARRAY_SIZE(iov));
-	if (n < 0)
-		return n;
-	for (k = 0; k < n; k++) {
-		if (copy_from_user(buf, iov[k].iov_base, iov[k].iov_len))
-			return -EFAULT;
-		buf += iov[k].iov_len;
-	}
-	return 0;
-}
-
 /* Walk an indirect table: entries are consecutive, only WRITE counts. */
 static int vhl_packed_indirect(struct vhl_virtqueue *vq, u64 addr, u32 len,
 			       struct iovec iov[], unsigned int iov_size,
@@ -127,8 +82,8 @@ static int vhl_packed_indirect(struct vhl_virtqueue *vq, u64 addr, u32 len,
 		u16 flags;
 		int ret;
 
-		ret = vhl_packed_read_guest(vq, addr + (u64)i * sizeof(d), &d,
-					    sizeof(d));
+		ret = vhl_read_guest(vq, addr + (u64)i * sizeof(d), &d,
+				     sizeof(d));
 		if (ret) {
 			vhl_vq_err(vq, "cannot read indirect descriptor %u\n",
 				   i);
@@ -139,10 +94,9 @@ static int vhl_packed_indirect(struct vhl_virtqueue *vq, u64 addr, u32 len,
 			vhl_vq_err(vq, "indirect descriptor in indirect table\n");
 			return -EINVAL;
 		}
-		ret = vhl_packed_map(vq, le64_to_cpu(d.addr),
-				     le32_to_cpu(d.len),
-				     flags & VRING_DESC_F_WRITE, iov, iov_size,
-				     out_num, in_num);
+		ret = vhl_map_buf(vq, le64_to_cpu(d.addr), le32_to_cpu(d.len),
+				  flags & VRING_DESC_F_WRITE, iov, iov_size,
+				  out_num, in_num);
 		if (ret)
 			return ret;
 	}
@@ -192,10 +146,10 @@ static int vhl_packed_get_desc(struct vhl_virtqueue *vq, struct iovec iov[],
 						  le32_to_cpu(d.len), iov,
 						  iov_size, out_num, in_num);
 		} else {
-			ret = vhl_packed_map(vq, le64_to_cpu(d.addr),
-					     le32_to_cpu(d.len),
-					     flags & VRING_DESC_F_WRITE, iov,
-					     iov_size, out_num, in_num);
+			ret = vhl_map_buf(vq, le64_to_cpu(d.addr),
+					  le32_to_cpu(d.len),
+					  flags & VRING_DESC_F_WRITE, iov,
+					  iov_size, out_num, in_num);
 		}
 		if (ret)
 			return ret;

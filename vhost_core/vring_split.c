@@ -31,53 +31,15 @@ static int vhl_split_read_avail_idx(struct vhl_virtqueue *vq, u16 *idx)
 	return 0;
 }
 
-/* Append one guest buffer as iovecs; update the readable/writable counts. */
+/* Append descriptor @d's buffer to the chain's iovecs. */
 static int vhl_split_map(struct vhl_virtqueue *vq, const struct vring_desc *d,
 			 struct iovec iov[], unsigned int iov_size,
 			 unsigned int *out_num, unsigned int *in_num)
 {
-	unsigned int used = *out_num + *in_num;
-	u16 flags = vhl16_to_cpu(vq, d->flags);
-	int n;
-
-	n = vhl_translate(vq, vhl64_to_cpu(vq, d->addr),
-			  vhl32_to_cpu(vq, d->len), iov + used,
-			  iov_size - used);
-	if (n < 0) {
-		vhl_vq_err(vq, "descriptor %#llx+%u: %s\n",
-			   vhl64_to_cpu(vq, d->addr), vhl32_to_cpu(vq, d->len),
-			   n == -ENOBUFS ? "too many buffers" :
-			   "outside guest memory");
-		return n;
-	}
-	if (flags & VRING_DESC_F_WRITE) {
-		*in_num += n;
-	} else {
-		if (*in_num) {
-			vhl_vq_err(vq, "readable descriptor after writable\n");
-			return -EINVAL;
-		}
-		*out_num += n;
-	}
-	return 0;
-}
-
-/* Copy @len bytes of guest memory at @addr; they may span regions. */
-static int vhl_split_read_guest(struct vhl_virtqueue *vq, u64 addr,
-				void *buf, u32 len)
-{
-	struct iovec iov[2];
-	int n, k;
-
-	n = vhl_translate(vq, addr, len, iov, ARRAY_SIZE(iov));
-	if (n < 0)
-		return n;
-	for (k = 0; k < n; k++) {
-		if (copy_from_user(buf, iov[k].iov_base, iov[k].iov_len))
-			return -EFAULT;
-		buf += iov[k].iov_len;
-	}
-	return 0;
+	return vhl_map_buf(vq, vhl64_to_cpu(vq, d->addr),
+			   vhl32_to_cpu(vq, d->len),
+			   vhl16_to_cpu(vq, d->flags) & VRING_DESC_F_WRITE,
+			   iov, iov_size, out_num, in_num);
 }
 
 static int vhl_split_indirect(struct vhl_virtqueue *vq,
@@ -107,8 +69,8 @@ static int vhl_split_indirect(struct vhl_virtqueue *vq,
 			vhl_vq_err(vq, "loop in indirect table\n");
 			return -EINVAL;
 		}
-		ret = vhl_split_read_guest(vq, addr + (u64)i * sizeof(d), &d,
-					   sizeof(d));
+		ret = vhl_read_guest(vq, addr + (u64)i * sizeof(d), &d,
+				     sizeof(d));
 		if (ret) {
 			vhl_vq_err(vq, "cannot read indirect descriptor %u\n",
 				   i);
