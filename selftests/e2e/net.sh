@@ -228,7 +228,9 @@ qemu_own_fd() {
 
 # Per-vq packet counters of each vhost fd of QEMU, and vhostctl list.
 check_counters() {
-	local w name fd info rx tx
+	local w name fd info rx tx first
+	first=${VHOST_FDS# }
+	first=${first%% *}
 	for w in $VHOST_FDS; do
 		name=${w%=*} fd=${w#*=}
 		[ "$fd" != auto ] || fd=$(qemu_own_fd)
@@ -242,6 +244,7 @@ check_counters() {
 			continue
 		fi
 		check_vhostctl_list "$name" "$fd"
+		[ "$w" != "$first" ] || check_vhostctl_show "$name" "$fd"
 		check_ring_layout "$name" "$info"
 		if [ -n "${E2E_SHOW:-}" ]; then
 			echo "# vhostctl list; vhostctl show $QEMU_PID:${fd##*/}:"
@@ -256,6 +259,20 @@ check_counters() {
 			tap_result "$name.vhost-counters" FAIL "rx packets=${rx:-?} tx packets=${tx:-?}"
 		fi
 	done
+}
+
+# vhostctl show of QEMU's fd $2 (configuration $1): the whole state of a
+# running guest's device, kept in the log as the test's detail.
+check_vhostctl_show() {
+	local name=$1 fd=$2 out
+	out=$("$REPO/build/vhostctl/vhostctl" show "$QEMU_PID:$fd" 2>&1) || true
+	if echo "$out" | grep -Eq '^kind +net$' &&
+	   echo "$out" | grep -Eq "^process +qemu-system" &&
+	   echo "$out" | grep -Eq '^vq0 ' && echo "$out" | grep -Eq '^vq1 '; then
+		tap_result "$name.vhostctl-show" PASS "$out"
+	else
+		tap_result "$name.vhostctl-show" FAIL "$out"
+	fi
 }
 
 # The guest negotiated packed rings (bit 34) exactly for the packed
