@@ -36,17 +36,7 @@ const char *kind_path(enum kind k)
 
 unsigned long long vq_stat(struct hdev *d, unsigned int q, const char *key)
 {
-	unsigned long long v = ~0ULL;
-	char name[16], *text = fdinfo_read(0, DEV(d)->fd);
-	const char *line;
-	size_t len;
-
-	snprintf(name, sizeof(name), "vhl-vq%u", q);
-	line = text ? fdinfo_find(text, name, &len) : NULL;
-	if (!line || !fdinfo_kv(line, len, key, &v))
-		v = ~0ULL;
-	free(text);
-	return v;
+	return fdinfo_stat(0, DEV(d)->fd, "vhl-vq", q, key);
 }
 
 int q_stop(struct hdev *d, unsigned int q)

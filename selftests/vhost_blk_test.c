@@ -415,27 +415,9 @@ static int collect(struct virtq *vq, struct blk_req **done, int n)
 	return got;
 }
 
-/* Value of @key on the fdinfo line "@prefix@q:" (vhl-vq, vhl-blk-vq). */
-static unsigned long long fdinfo_stat(int fd, const char *prefix, int q,
-				      const char *key)
-{
-	char name[32];
-	unsigned long long v = ~0ULL;
-	char *text = fdinfo_read(0, fd);
-	const char *line;
-	size_t len;
-
-	snprintf(name, sizeof(name), "%s%d", prefix, q);
-	line = text ? fdinfo_find(text, name, &len) : NULL;
-	if (!line || !fdinfo_kv(line, len, key, &v))
-		v = ~0ULL;
-	free(text);
-	return v;
-}
-
 static unsigned long long vq_stat(int fd, int q, const char *key)
 {
-	return fdinfo_stat(fd, "vhl-vq", q, key);
+	return fdinfo_stat(0, fd, "vhl-vq", q, key);
 }
 
 TEST_F(blk, config_and_features)
@@ -624,9 +606,9 @@ TEST_F(blk, out_of_range)
 	EXPECT_EQ(DISK_BYTES, st.st_size);
 	EXPECT_EQ(3ULL, vq_stat(self->dev.fd, 0, "packets"));
 	EXPECT_EQ(3ULL, vq_stat(self->dev.fd, 1, "packets"));
-	EXPECT_EQ(2ULL, fdinfo_stat(self->dev.fd, "vhl-blk-vq", 0, "ioerr"));
-	EXPECT_EQ(3ULL, fdinfo_stat(self->dev.fd, "vhl-blk-vq", 1, "ioerr"));
-	EXPECT_EQ(0ULL, fdinfo_stat(self->dev.fd, "vhl-blk-vq", 1, "inflight"));
+	EXPECT_EQ(2ULL, fdinfo_stat(0, self->dev.fd, "vhl-blk-vq", 0, "ioerr"));
+	EXPECT_EQ(3ULL, fdinfo_stat(0, self->dev.fd, "vhl-blk-vq", 1, "ioerr"));
+	EXPECT_EQ(0ULL, fdinfo_stat(0, self->dev.fd, "vhl-blk-vq", 1, "inflight"));
 }
 
 /* Malformed requests with a writable status byte: IOERR, queue goes on. */
@@ -986,7 +968,7 @@ TEST_F(blk, over_inflight_limit)
 		EXPECT_EQ(VIRTIO_BLK_S_OK, *r[i]->status) TH_LOG("request %d", i);
 		free(r[i]);
 	}
-	EXPECT_EQ(0ULL, fdinfo_stat(self->dev.fd, "vhl-blk-vq", 1, "inflight"));
+	EXPECT_EQ(0ULL, fdinfo_stat(0, self->dev.fd, "vhl-blk-vq", 1, "inflight"));
 	/* Release the device before the ring goes. */
 	vhost_dev_close(&self->dev);
 	virtq_destroy(&big);

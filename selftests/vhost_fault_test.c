@@ -390,18 +390,7 @@ FIXTURE_TEARDOWN(proc)
 static long child_fdinfo_stat(pid_t pid, int fd, unsigned int q,
 			      const char *key)
 {
-	unsigned long long v;
-	char name[16], *text = fdinfo_read(pid, fd);
-	const char *line;
-	size_t len;
-	long r = -1;
-
-	snprintf(name, sizeof(name), "vhl-vq%u", q);
-	line = text ? fdinfo_find(text, name, &len) : NULL;
-	if (line && fdinfo_kv(line, len, key, &v))
-		r = (long)v;
-	free(text);
-	return r;
+	return (long)fdinfo_stat(pid, fd, "vhl-vq", q, key);
 }
 
 /* The child of kill9_mid_traffic: traffic until killed. */
@@ -491,18 +480,13 @@ TEST_F_TIMEOUT(proc, kill9_mid_traffic, 120)
 	ASSERT_EQ(0, traffic(&self->d)) TH_LOG("%s", why);
 }
 
-/*
- * Cycles of the owner test: 10,000 as the issue asks; 1,000 for vsock,
- * whose every close waits for an RCU grace period (as in-tree: no packet
- * may be queued to a device being freed), 10-20 ms under TCG.
- */
+/* Cycles of the owner and the ring-reset tests. */
 #define OWNER_CYCLES	10000
-#define OWNER_CYCLES_VSOCK 1000
 #define RING_CYCLES	1000
 
 TEST_F_TIMEOUT(proc, owner_cycles, 240)
 {
-	int cycles = variant->kind == K_VSOCK ? OWNER_CYCLES_VSOCK : OWNER_CYCLES;
+	int cycles = OWNER_CYCLES;
 	struct snap base, now;
 	struct vhost_dev d;
 	int i, ret = 0;

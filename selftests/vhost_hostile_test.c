@@ -705,17 +705,7 @@ TEST_F(hostile, readable_where_writable)
 
 static unsigned long long blk_inflight(struct hdev *d, unsigned int q)
 {
-	unsigned long long v = ~0ULL;
-	char name[16], *text = fdinfo_read(0, DEV(d)->fd);
-	const char *line;
-	size_t len;
-
-	snprintf(name, sizeof(name), "vhl-blk-vq%u", q);
-	line = text ? fdinfo_find(text, name, &len) : NULL;
-	if (!line || !fdinfo_kv(line, len, "inflight", &v))
-		v = ~0ULL;
-	free(text);
-	return v;
+	return fdinfo_stat(0, DEV(d)->fd, "vhl-blk-vq", q, "inflight");
 }
 
 /*

@@ -183,13 +183,20 @@ static void vhl_vsock_set_backends(struct vhl_vsock *vsock, bool start)
 static int vhl_vsock_release(struct inode *inode, struct file *f)
 {
 	struct vhl_vsock *vsock = f->private_data;
+	bool hashed;
 
 	mutex_lock(&vhl_vsock_mutex);
-	if (vsock->guest_cid)
+	hashed = vsock->guest_cid;
+	if (hashed)
 		hash_del_rcu(&vsock->hash);
 	mutex_unlock(&vhl_vsock_mutex);
-	/* Nobody finds us any more: no new packets get queued. */
-	synchronize_rcu();
+	/*
+	 * Nobody finds us any more: no new packets get queued.  A device
+	 * that never had a CID was never in the table, so no reader can hold
+	 * it and its close need not wait a grace period (10-20 ms under TCG).
+	 */
+	if (hashed)
+		synchronize_rcu();
 
 	vsock_for_each_connected_socket(&vhl_vsock_transport.transport,
 					vhl_vsock_reset_orphan);

@@ -160,3 +160,24 @@ bool fdinfo_kv(const char *val, size_t len, const char *key,
 	}
 	return false;
 }
+
+/*
+ * Value of @key on the line "@prefix@q:" (e.g. "vhl-vq1:", "vhl-blk-vq0:")
+ * in the fdinfo of @fd of process @pid (0: ours); ~0ULL when the line or
+ * the key is missing.
+ */
+unsigned long long fdinfo_stat(pid_t pid, int fd, const char *prefix,
+			       unsigned int q, const char *key)
+{
+	unsigned long long v = ~0ULL;
+	char name[32], *text = fdinfo_read(pid, fd);
+	const char *line;
+	size_t len;
+
+	snprintf(name, sizeof(name), "%s%u", prefix, q);
+	line = text ? fdinfo_find(text, name, &len) : NULL;
+	if (!line || !fdinfo_kv(line, len, key, &v))
+		v = ~0ULL;
+	free(text);
+	return v;
+}

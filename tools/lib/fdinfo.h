@@ -19,5 +19,7 @@ const char *fdinfo_find(const char *text, const char *key, size_t *len);
 bool fdinfo_is_vhost_lite(const char *text);
 bool fdinfo_kv(const char *val, size_t len, const char *key,
 	       unsigned long long *out);
+unsigned long long fdinfo_stat(pid_t pid, int fd, const char *prefix,
+			       unsigned int q, const char *key);
 
 #endif /* VHL_FDINFO_H */
