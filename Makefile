@@ -11,7 +11,7 @@ BUILD := $(CURDIR)/build
 
 .PHONY: all modules modules-all userspace selftests vhostctl check demo \
 	deps lint fuzz clean distclean help vsock-test install uninstall dkms \
-	bench
+	bench check-debug
 
 all: modules userspace
 
@@ -58,6 +58,11 @@ dkms:
 check:
 	KERNELS="$(KERNELS)" sh scripts/check.sh
 
+# The selftests on a KASAN/lockdep/kmemleak/UBSAN build of Debian's 6.1
+# (scripts/check-debug.sh; DEBUG_E2E="SUITE..." adds e2e suites).
+check-debug: userspace
+	sh scripts/check-debug.sh
+
 # One test-VM boot: every vhost-lite device against its in-tree or
 # userspace reference (scripts/bench.sh: BENCH_DURATION, BENCH_KINDS, ...).
 bench:
@@ -74,10 +79,11 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	$(MAKE) -C selftests/fuzz run FUZZ_SECONDS=$(FUZZ_SECONDS)
 
-# clean keeps the caches (extracted kernels, VM images, kernel sources).
+# clean keeps the caches (extracted kernels, VM images, kernel sources, the
+# debug kernel).
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
-	find $(BUILD) -mindepth 1 -maxdepth 1 ! -name vm ! -name ksrc \
+	find $(BUILD) -mindepth 1 -maxdepth 1 ! -name vm ! -name ksrc ! -name debug-kernel \
 		-exec rm -rf {} + 2>/dev/null || true
 
 distclean: clean
@@ -88,6 +94,8 @@ help:
 	@echo 'make deps       install every Debian package the project needs'
 	@echo 'make check      build for all KERNELS and run the tests in test VMs (~30 min;'
 	@echo '                E2E_LONG=1 adds the long e2e suites, as CI does)'
+	@echo 'make check-debug  the selftests on a KASAN/lockdep/kmemleak/UBSAN 6.1 kernel'
+	@echo '                built from linux-source (~20 min build, once; ~20 min tests)'
 	@echo 'make bench      vhost-lite vs in-tree/qemu-storage-daemon in one test VM (build/bench/)'
 	@echo 'make demo       boot a QEMU guest whose network goes through vhost_net_lite'
 	@echo 'make fuzz       libFuzzer on the ring walker for FUZZ_SECONDS (default 60)'

@@ -31,6 +31,11 @@
 #                      end in the tree (default build); MODDIR=in-tree tests
 #                      Debian's vhost_net
 #   E2E_CONFIGS, E2E_MB  passed to net.sh (configurations, MB per flow)
+#   VM_KERNEL_DIR=DIR  the kernels are built trees of scripts/debug-kernel.sh
+#                      (DIR/KVER/arch/x86/boot/bzImage, modules in
+#                      DIR/mods/lib/modules/KVER), booted with panic_on_warn
+#                      and VM_TIMEOUT_SCALE (default 3) times the time limits
+#                      (scripts/check-debug.sh)
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -94,6 +99,13 @@ vm_tier() {
 				return 0
 			fi
 		done
+	fi
+	if [ -n "${VM_KERNEL_DIR:-}" ]; then
+		scale=${VM_TIMEOUT_SCALE:-3}
+		limit=$((limit * scale))
+		set -- "$@" --kernel-image "$VM_KERNEL_DIR/$kver/arch/x86/boot/bzImage" \
+			--kernel-modules "$VM_KERNEL_DIR/mods/lib/modules/$kver" \
+			--append panic_on_warn=1 --env "VHL_TIMEOUT_SCALE=$scale"
 	fi
 	echo "# $name: test VM on $kver (console: $res/console.log)"
 	start=$(date +%s)
@@ -165,10 +177,14 @@ echo "TAP version 13"
 resolved=""
 for k in $KERNELS; do
 	kv=""
-	for m in /lib/modules/*; do
-		m=${m##*/}
-		case "$m" in "$k"|"$k".*|"$k"-*) kv=$m; break ;; esac
-	done
+	if [ -n "${VM_KERNEL_DIR:-}" ]; then
+		[ ! -d "$VM_KERNEL_DIR/mods/lib/modules/$k" ] || kv=$k
+	else
+		for m in /lib/modules/*; do
+			m=${m##*/}
+			case "$m" in "$k"|"$k".*|"$k"-*) kv=$m; break ;; esac
+		done
+	fi
 	if [ -z "$kv" ]; then
 		result fail "kernel.$k" "kernel $k is not installed"
 	else

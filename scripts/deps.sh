@@ -15,6 +15,7 @@ qemu-system-x86 qemu-system-common qemu-utils busybox-static
 iproute2 socat iperf3 procps sparse python3-matplotlib
 dmsetup util-linux e2fsprogs dkms udev groff-base
 clang libclang-rt-14-dev
+flex bison libelf-dev libssl-dev
 "
 
 missing=""

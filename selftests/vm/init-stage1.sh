@@ -7,6 +7,8 @@
 #   vhl_shares=TAG:PATH[,TAG:PATH...]  9p shares to mount at PATH, in order
 #                                      (read-only if QEMU exports them so)
 #   vhl_stage2=PATH                    script on the host root to exec next
+#   vhl_modules=PATH                   optional: modules tree on the host
+#                                      root for /lib/modules/$(uname -r)
 # Loads the 9p modules, mounts the host root read-only (tag "hostroot") on
 # /newroot with tmpfs over the usual writable places, mounts the shares,
 # and switch_roots into stage 2 with the environment unchanged.
@@ -40,6 +42,14 @@ for share in $(echo "$vhl_shares" | tr , ' '); do
 	mount -t 9p -o trans=virtio,version=9p2000.L,msize=262144 \
 		"$tag" "$r$path" || fail "cannot mount share $tag on $path"
 done
+if [ -n "${vhl_modules:-}" ]; then
+	# The host has no /lib/modules for this kernel: a tmpfs with one.
+	rel=$(uname -r)
+	mount -t tmpfs -o mode=0755 tmpfs "$r/lib/modules" &&
+		mkdir "$r/lib/modules/$rel" &&
+		mount --bind "$r$vhl_modules" "$r/lib/modules/$rel" ||
+		fail "cannot mount $vhl_modules on /lib/modules/$rel"
+fi
 mount --move /dev $r/dev
 mount --move /proc $r/proc
 mount --move /sys $r/sys

@@ -8,13 +8,16 @@
 # back end's Debian dependencies, e.g. vsock, are modprobed first). Then
 # either runs every selftest program in build/selftests/ (kselftest TAP;
 # test cases are re-numbered as PROGRAM.CASE), or, for e2e-SUITE, the
-# end-to-end script selftests/e2e/SUITE.sh with its KTAP folded in; then unloads the modules in reverse order. MODDIR "in-tree"
+# end-to-end script selftests/e2e/SUITE.sh with its KTAP folded in; then
+# unloads the modules in reverse order. MODDIR "in-tree"
 # loads Debian's vhost_net instead (device /dev/vhost-net), to validate the
 # tests themselves. Prints KTAP and writes it to $VHL_RESULTS/tap.txt;
 # exits 1 if anything failed. SELFTESTS_DIR overrides build/selftests;
-# E2E_CONFIGS is passed to net.sh. The device nodes are exported as
-# VHOST_NET_DEV, VHOST_VSOCK_DEV and VHOST_BLK_DEV, MODDIR as VHL_MODDIR
-# (suites that reload modules, e.g. dropin.sh, take them from there).
+# E2E_CONFIGS is passed to net.sh; VHL_TIMEOUT_SCALE multiplies the
+# per-program limit of selftests/settings (the debug kernel). The device
+# nodes are exported as VHOST_NET_DEV, VHOST_VSOCK_DEV and VHOST_BLK_DEV,
+# MODDIR as VHL_MODDIR (suites that reload modules, e.g. dropin.sh, take
+# them from there).
 set -u
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -42,7 +45,8 @@ run_prog() {
 	local prog=$1 name=${1##*/} rc=0 limit line status rest seen=0 bad=0 detail diag=()
 	limit=$(sed -n 's/^timeout=//p' selftests/settings 2>/dev/null)
 	echo "# selftest $name"
-	timeout -k 5 "${limit:-300}" "$prog" >"/tmp/$name.out" 2>&1 </dev/null || rc=$?
+	limit=$((${limit:-300} * ${VHL_TIMEOUT_SCALE:-1}))
+	timeout -k 5 "$limit" "$prog" >"/tmp/$name.out" 2>&1 </dev/null || rc=$?
 	sed 's/^/# | /' "/tmp/$name.out"
 	# A failed case carries its diagnostics (the harness's "# " lines
 	# since its RUN line, the last 30) into the KTAP detail.

@@ -18,6 +18,11 @@
 #   --env NAME=VAL   export NAME=VAL to the command (repeatable)
 #   --append ARGS    extra kernel command-line words (repeatable)
 #   --verbose        show the kernel's boot log (drops "quiet")
+#   --kernel-image IMG  boot IMG (bzImage or ELF vmlinux, e.g. the debug
+#                    kernel of scripts/debug-kernel.sh) instead of KVER's
+#                    /boot/vmlinuz; KVER is then IMG's release, taken as is
+#   --kernel-modules DIR  IMG's modules tree (DIR/modules.dep ...), mounted
+#                    on /lib/modules/KVER in the VM (over a tmpfs /lib/modules)
 #
 # In the VM: cwd is the repo root, stdin is /dev/null, tmpfs on /tmp /run
 # /var/tmp /var/log /root, devtmpfs /dev, lo is up, nothing is loaded
@@ -27,7 +32,9 @@
 # Exit status: the command's status, or
 #   124  the command or the VM timed out
 #   125  the dmesg gate tripped: a kernel log line matched
-#        WARNING:|BUG:|Oops|KASAN|kmemleak|lockdep|general protection|Call Trace
+#        WARNING:|BUG:|Oops|KASAN|UBSAN|kmemleak|lockdep|general protection|
+#        Call Trace (bar the start-up lines of kmemleak and RCU lockdep), or
+#        kmemleak (where the kernel has it) found a leak after the command
 #   126  the VM failed to boot or to report (panic, init failure, QEMU error)
 #     2  usage error
 # Only one VM runs at a time: the whole run holds flock /tmp/vhost-lite-vm.lock
@@ -56,6 +63,7 @@ resolve_kernel() {
 }
 
 kernel="" timeout=600 results="" cmd="" verbose=0 envs=() extra_append=""
+image="" kmods=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) kernel=${2:?}; shift 2 ;;
@@ -65,6 +73,8 @@ while [ $# -gt 0 ]; do
 	--cmd) cmd=${2:?}; shift 2 ;;
 	--append) extra_append="$extra_append ${2:?}"; shift 2 ;;
 	--verbose) verbose=1; shift ;;
+	--kernel-image) image=${2:?}; shift 2 ;;
+	--kernel-modules) kmods=${2:?}; shift 2 ;;
 	--) shift; [ $# -gt 0 ] || usage; cmd=$(printf '%q ' "$@"); break ;;
 	-h|--help) usage ;;
 	*) echo "run.sh: unknown argument $1" >&2; usage ;;
@@ -72,7 +82,17 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$kernel" ] && [ -n "$cmd" ] || usage
 case "$timeout" in ''|*[!0-9]*) die "--timeout wants seconds" 2 ;; esac
-kver=$(resolve_kernel "$kernel")
+if [ -n "$image" ]; then
+	[ -r "$image" ] || die "no kernel image $image" 2
+	image=$(cd "$(dirname "$image")" && pwd)/$(basename "$image")
+	kver=$kernel
+else
+	kver=$(resolve_kernel "$kernel")
+fi
+if [ -n "$kmods" ]; then
+	[ -f "$kmods/modules.dep" ] || die "--kernel-modules $kmods: no modules.dep" 2
+	kmods=$(cd "$kmods" && pwd)
+fi
 results=${results:-$VMDIR/results}
 mkdir -p "$VMDIR/run" "$results"
 results=$(cd "$results" && pwd)
@@ -85,10 +105,16 @@ if ! flock -n 9; then
 	echo "run.sh: got the VM lock after $((SECONDS - waited)) s" >&2
 fi
 
-vmlinux=$("$SELF_DIR/mkvmlinux.sh" "$kver" "$VMDIR")
 initrd=$VMDIR/initramfs-$kver.cpio
-"$SELF_DIR/mkinitramfs.sh" "$kver" "$initrd" "$SELF_DIR/init-stage1.sh" \
-	virtio_pci 9pnet_virtio 9p
+if [ -n "$image" ]; then
+	# Its own kernel: virtio and 9p built in, no modules in the initramfs.
+	vmlinux=$image
+	"$SELF_DIR/mkinitramfs.sh" "$kver" "$initrd" "$SELF_DIR/init-stage1.sh"
+else
+	vmlinux=$("$SELF_DIR/mkvmlinux.sh" "$kver" "$VMDIR")
+	"$SELF_DIR/mkinitramfs.sh" "$kver" "$initrd" "$SELF_DIR/init-stage1.sh" \
+		virtio_pci 9pnet_virtio 9p
+fi
 
 run=$(mktemp -d "$VMDIR/run/XXXXXX")
 trap 'rm -rf "$run"' EXIT
@@ -119,6 +145,7 @@ append="console=ttyS0 panic=-1 rdinit=/init$extra_append"
 [ "$verbose" = 1 ] || append="$append quiet"
 append="$append vhl_stage2=$SELF_DIR/guest-init.sh vhl_repo=$REPO vhl_run=$run"
 append="$append vhl_cmd_timeout=$cmd_timeout vhl_shares=$shares"
+[ -z "$kmods" ] || append="$append vhl_modules=$kmods"
 
 # qboot starts the kernel ~1 s sooner than SeaBIOS under TCG.
 bios=()
