@@ -17,6 +17,18 @@ tap_result() {
 	[ "$2" = SKIP ] || [ -z "${3:-}" ] || printf '%s\n' "$3" | sed 's/^/#   /'
 }
 
+# l2_early_panic SERIAL: did the L2 kernel whose console is file SERIAL
+# panic in start_kernel, on the boot CPU before any initcall, that is
+# before any device (ours included) was probed? Under double emulation the
+# guest kernel very rarely takes a double fault there (seen once: in
+# SLUB's cmpxchg16b, EFLAGS garbage): an emulator fault, worth one more
+# boot. A panic anywhere else is the test's to report.
+l2_early_panic() {
+	grep -aq 'Kernel panic' "$1" 2>/dev/null &&
+		grep -aq ' start_kernel+' "$1" &&
+		! grep -aq 'E2E-' "$1"
+}
+
 # retry N CMD...: run CMD until it succeeds, at most N tries 1 s apart.
 retry() {
 	local n=$1
@@ -28,13 +40,25 @@ retry() {
 	done
 }
 
+# kill_tree PID...: SIGKILL each PID and its children first. A child is
+# often timeout(1), whose command outlives a SIGKILL of timeout itself and
+# keeps the suite's stdout open: modtest.sh would wait for its EOF until
+# the VM's time runs out.
+kill_tree() {
+	local p
+	for p in "$@"; do
+		pkill -9 -P "$p" 2>/dev/null || true
+		kill -9 "$p" 2>/dev/null || true
+	done
+}
+
 # wait_pid PID DEADLINE: wait for a child until DEADLINE (epoch seconds),
-# then kill it; returns its status (255 when killed).
+# then kill it and its children; returns its status (255 when killed).
 wait_pid() {
 	local pid=$1 deadline=$2
 	while kill -0 "$pid" 2>/dev/null; do
 		if [ "$(date +%s)" -ge "$deadline" ]; then
-			kill -9 "$pid" 2>/dev/null || true
+			kill_tree "$pid"
 			wait "$pid" 2>/dev/null || true
 			return 255
 		fi

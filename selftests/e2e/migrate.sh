@@ -35,9 +35,7 @@ QMP=(/usr/bin/python3 "$HERE/qmp.py")
 pids=()
 cleanup() {
 	local p
-	for p in "${pids[@]+"${pids[@]}"}"; do
-		kill -9 "$p" 2>/dev/null || true
-	done
+	kill_tree "${pids[@]+"${pids[@]}"}"
 	for p in 0 1 2 3; do
 		ip link del "vhlm$p" 2>/dev/null || true
 	done

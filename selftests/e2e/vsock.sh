@@ -50,10 +50,7 @@ SERIAL=$WORK/serial
 
 pids=()
 cleanup() {
-	local p
-	for p in "${pids[@]+"${pids[@]}"}"; do
-		kill -9 "$p" 2>/dev/null || true
-	done
+	kill_tree "${pids[@]+"${pids[@]}"}"
 	wait 2>/dev/null || true
 	rm -rf "$WORK"
 }
@@ -287,6 +284,13 @@ run() {
 	start_l2
 	deadline=$(($(date +%s) + E2E_TIMEOUT))
 
+	if ! wait_serial "$deadline" E2E-READY && l2_early_panic "$SERIAL"; then
+		echo "# the L2 kernel panicked in start_kernel, before probing any device; booting it once more:"
+		grep -a -A12 'Oops\|Kernel panic' "$SERIAL" | head -n 30 | sed 's/^/#   l2: /'
+		wait "$QEMU_PID" 2>/dev/null || true
+		mv "$SERIAL" "$SERIAL.panic"
+		start_l2
+	fi
 	if wait_serial "$deadline" E2E-READY; then
 		echo "# L2 up after $((SECONDS - t0)) s"
 		if retry 60 h2g_send; then
