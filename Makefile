@@ -95,7 +95,7 @@ help:
 	@echo 'make check      build for all KERNELS and run the tests in test VMs (~30 min;'
 	@echo '                E2E_LONG=1 adds the long e2e suites, as CI does)'
 	@echo 'make check-debug  the selftests on a KASAN/lockdep/kmemleak/UBSAN 6.1 kernel'
-	@echo '                built from linux-source (~20 min build, once; ~20 min tests)'
+	@echo '                built from linux-source (~11 min build, once; ~14 min tests)'
 	@echo 'make bench      vhost-lite vs in-tree/qemu-storage-daemon in one test VM (build/bench/)'
 	@echo 'make demo       boot a QEMU guest whose network goes through vhost_net_lite'
 	@echo 'make fuzz       libFuzzer on the ring walker for FUZZ_SECONDS (default 60)'
