@@ -17,9 +17,11 @@
 #   KERNELS="KVER..."  kernels to test (default: the installed 6.1.* and
 #                      6.12.*); a series such as 6.12 is accepted
 #   E2E=0              skip tier 3      HOST=0   skip tier 1
+#   SELFTESTS=0        skip tier 2 (for a run of chosen e2e suites)
 #   E2E_ALL_KERNELS=1  run every e2e suite on every kernel (by default a
 #                      suite runs on the series its "# e2e-kernel: SERIES"
-#                      line names)
+#                      line names; with E2E_LONG=1, a suite that also has
+#                      "# e2e-long: all-kernels" runs on every kernel)
 #   E2E_SUITES="S..."  e2e suites to run (default: every executable
 #                      selftests/e2e/*.sh but lib.sh and l2-*.sh, net and
 #                      vsock first, without the long ones, see E2E_LONG)
@@ -157,10 +159,15 @@ fi
 # suite_on_kernel SUITE KVER: does SUITE run on KVER? A suite whose script
 # has a line "# e2e-kernel: SERIES" (e.g. 6.1) runs on that series only,
 # or on the first kernel tested when KERNELS has none of that series; the
-# others run on every kernel. E2E_ALL_KERNELS=1 runs every suite on all.
+# others run on every kernel. E2E_ALL_KERNELS=1 runs every suite on all,
+# and so does E2E_LONG=1 for a suite marked "# e2e-long: all-kernels".
 suite_on_kernel() {
 	want=$(sed -n 's/^# e2e-kernel: *\([^ ]*\).*/\1/p' "selftests/e2e/$1.sh" | head -n 1)
 	[ -n "$want" ] && [ "${E2E_ALL_KERNELS:-0}" != 1 ] || return 0
+	if [ "${E2E_LONG:-0}" = 1 ] &&
+	   grep -q '^# e2e-long: *all-kernels' "selftests/e2e/$1.sh"; then
+		return 0
+	fi
 	pick=""
 	for k in $resolved; do
 		case "$k" in "$want".*|"$want"-*) pick=$k; break ;; esac
@@ -201,9 +208,13 @@ if [ "${HOST:-1}" != 0 ]; then
 else
 	echo "# host tier skipped (HOST=0)"
 fi
-for kv in $resolved; do
-	vm_tier "$kv" selftests 1200
-done
+if [ "${SELFTESTS:-1}" != 0 ]; then
+	for kv in $resolved; do
+		vm_tier "$kv" selftests 1200
+	done
+else
+	echo "# selftest tier skipped (SELFTESTS=0)"
+fi
 if [ "${E2E:-1}" != 0 ]; then
 	for kv in $resolved; do
 		for s in $E2E_SUITES; do

@@ -3,6 +3,7 @@
 #
 # e2e-kernel: 6.1  (make check runs this suite on one kernel: scripts/check.sh)
 # e2e-tier: long  (run by E2E_LONG=1 make check, as CI does)
+# e2e-long: all-kernels  (E2E_LONG=1 runs it on 6.1 and 6.12)
 #
 # End-to-end test of vhost_blk_lite through `vhostctl serve-blk`: stock QEMU
 # boots an L2 guest whose vhost-user-blk-pci disks are served by bridges

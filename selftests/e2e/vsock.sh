@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # e2e-kernel: 6.12  (make check runs this suite on one kernel: scripts/check.sh)
+# e2e-long: all-kernels  (E2E_LONG=1 runs it on 6.1 and 6.12)
 #
 # End-to-end test of a vhost-vsock device with a QEMU "L2" guest. Runs as
 # root INSIDE the test VM with the modules loaded (modtest.sh e2e-vsock):
