@@ -800,6 +800,61 @@ TEST_F(net, notifications)
 	tx_reclaim(_metadata, n, 1);
 }
 
+/* VHOST_SET/GET_VRING_BUSYLOOP_TIMEOUT on queue @idx. */
+static int busyloop(struct net *n, unsigned long req, unsigned int idx,
+		    unsigned int *us)
+{
+	struct vhost_vring_state s = { .index = idx, .num = *us };
+	int r = vhost_dev_ioctl(&n->dev, req, &s);
+
+	*us = s.num;
+	return r;
+}
+
+/*
+ * With a busyloop timeout the TX handler polls the empty ring before it
+ * asks for kicks again: a buffer added within the timeout, without a
+ * kick, is sent. 1 s leaves the test far more time than it needs.
+ */
+TEST_F(net, busy_poll_tx)
+{
+	struct net *n = &self->n;
+	struct virtq *tx = &n->vq[NET_VQ_TX];
+	__u8 f1[MAX_FRAME], f2[MAX_FRAME];
+	unsigned int us = 12345;
+
+	ASSERT_EQ(0, busyloop(n, VHOST_GET_VRING_BUSYLOOP_TIMEOUT, NET_VQ_TX, &us));
+	ASSERT_EQ(0, us);
+	if (n->lite) {
+		/* Bounded: a poll holds the queue's mutex. */
+		us = 1000001;
+		EXPECT_EQ(-EINVAL, busyloop(n, VHOST_SET_VRING_BUSYLOOP_TIMEOUT,
+					    NET_VQ_TX, &us));
+		us = 0;
+		EXPECT_EQ(-ENOBUFS, busyloop(n, VHOST_GET_VRING_BUSYLOOP_TIMEOUT,
+					     NET_VQ_MAX, &us));
+	}
+	us = 1000000;
+	ASSERT_EQ(0, busyloop(n, VHOST_SET_VRING_BUSYLOOP_TIMEOUT, NET_VQ_TX, &us));
+	us = 0;
+	ASSERT_EQ(0, busyloop(n, VHOST_GET_VRING_BUSYLOOP_TIMEOUT, NET_VQ_TX, &us));
+	ASSERT_EQ(1000000, us);
+
+	make_frame(f1, 100, n->seq++);
+	tx_add(_metadata, n, f1, 100, 1);
+	ASSERT_LE(0, virtq_kick(tx));
+	tap_expect(_metadata, n, f1, 100);
+	/* The completion is signalled before the poll starts. */
+	ASSERT_EQ(1, virtq_wait_used(tx, WAIT_MS));
+	make_frame(f2, 200, n->seq++);
+	tx_add(_metadata, n, f2, 200, 1);
+	tap_expect(_metadata, n, f2, 200);
+	tx_reclaim(_metadata, n, 2);
+	if (n->lite)
+		EXPECT_LE(1ULL, fdinfo_stat(0, n->dev.fd, "vhl-vq", NET_VQ_TX,
+					    "busy_poll_hits"));
+}
+
 TEST_F(net, broken_tx_desc)
 {
 	struct net *n = &self->n;

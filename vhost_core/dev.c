@@ -40,6 +40,7 @@ static void vhl_vq_reset(struct vhl_virtqueue *vq)
 	vq->signalled_used_valid = false;
 	vq->broken = false;
 	vq->stopped = false;
+	vq->busyloop_timeout = 0;
 	vq->acked_features = 0;
 	vq->acked_backend_features = 0;
 	vq->private_data = NULL;
@@ -497,6 +498,17 @@ static long vhl_vring_cmd(struct vhl_virtqueue *vq, u32 idx,
 		if (copy_from_user(&a, argp, sizeof(a)))
 			return -EFAULT;
 		return vhl_vring_set_addr(vq, &a);
+	case VHOST_SET_VRING_BUSYLOOP_TIMEOUT:
+		if (copy_from_user(&s, argp, sizeof(s)))
+			return -EFAULT;
+		if (s.num > VHL_MAX_BUSYLOOP_US)
+			return -EINVAL;
+		vq->busyloop_timeout = s.num;
+		return 0;
+	case VHOST_GET_VRING_BUSYLOOP_TIMEOUT:
+		s.index = idx;
+		s.num = vq->busyloop_timeout;
+		return copy_to_user(argp, &s, sizeof(s)) ? -EFAULT : 0;
 	case VHOST_SET_VRING_KICK:
 		if (copy_from_user(&f, argp, sizeof(f)))
 			return -EFAULT;
@@ -526,7 +538,9 @@ static long vhl_vring_cmd(struct vhl_virtqueue *vq, u32 idx,
  * @argp: its argument; starts with the virtqueue index
  *
  * Handles SET_VRING_NUM/ADDR/BASE, GET_VRING_BASE (which stops the queue
- * until the next SET_VRING_BASE) and SET_VRING_KICK/CALL/ERR.
+ * until the next SET_VRING_BASE), SET_VRING_KICK/CALL/ERR and
+ * SET/GET_VRING_BUSYLOOP_TIMEOUT (microseconds, at most
+ * VHL_MAX_BUSYLOOP_US; -EINVAL above).
  *
  * Context: dev->mutex held, by the owner (vhl_dev_ioctl() checked it).
  * Return: the command's result, -ENOBUFS for a bad index, -ENOIOCTLCMD for
@@ -546,6 +560,8 @@ long vhl_vring_ioctl(struct vhl_dev *dev, unsigned int ioctl, void __user *argp)
 	case VHOST_SET_VRING_KICK:
 	case VHOST_SET_VRING_CALL:
 	case VHOST_SET_VRING_ERR:
+	case VHOST_SET_VRING_BUSYLOOP_TIMEOUT:
+	case VHOST_GET_VRING_BUSYLOOP_TIMEOUT:
 		break;
 	default:
 		return -ENOIOCTLCMD;

@@ -26,6 +26,9 @@ static void vhl_vq_show(struct seq_file *m, int i, struct vhl_virtqueue *vq)
 	/* %p hashes: ring addresses identify rings without leaking them. */
 	seq_printf(m, " desc_ring=%p avail_ring=%p used_ring=%p", READ_ONCE(vq->desc),
 		   READ_ONCE(vq->avail), READ_ONCE(vq->used));
+	seq_printf(m, " busyloop_us=%u busy_polls=%llu busy_poll_hits=%llu",
+		   READ_ONCE(vq->busyloop_timeout), READ_ONCE(st->busy_polls),
+		   READ_ONCE(st->busy_poll_hits));
 	seq_printf(m, " log=%d log_used=%d\n",
 		   READ_ONCE(vq->log_base) &&
 		   (READ_ONCE(vq->acked_features) & BIT_ULL(VHOST_F_LOG_ALL)),

@@ -13,6 +13,11 @@
 
 /* Largest ring the ABI allows (VHOST_SET_VRING_NUM). */
 #define VHL_MAX_VRING_NUM 32768
+/*
+ * Longest VHOST_SET_VRING_BUSYLOOP_TIMEOUT accepted, microseconds: a poll
+ * holds vq->mutex, so the queue's ioctls may wait that long.
+ */
+#define VHL_MAX_BUSYLOOP_US 1000000
 /* Largest indirect table we walk (entries). */
 #define VHL_MAX_INDIRECT 32768
 
@@ -38,6 +43,7 @@ struct vhl_ring_ops {
 			unsigned int count);
 	bool (*need_signal)(struct vhl_virtqueue *vq);
 	bool (*enable_notify)(struct vhl_virtqueue *vq);
+	bool (*avail_empty)(struct vhl_virtqueue *vq);
 	void (*disable_notify)(struct vhl_virtqueue *vq);
 	int (*init_access)(struct vhl_virtqueue *vq);
 	void (*ring_sizes)(unsigned int num, size_t sizes[3], size_t align[3]);
@@ -87,6 +93,7 @@ static inline bool vhl_log_enabled(const struct vhl_virtqueue *vq)
 struct vhl_worker *vhl_worker_create(struct vhl_dev *dev);
 void vhl_worker_destroy(struct vhl_worker *worker);
 void vhl_worker_flush(struct vhl_worker *worker);
+bool vhl_worker_pending(struct vhl_worker *worker);
 
 static inline u16 vhl16_to_cpu(const struct vhl_virtqueue *vq, __virtio16 v)
 {

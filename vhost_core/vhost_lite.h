@@ -108,6 +108,8 @@ struct vhl_vq_stats {
 	u64 packets;	/* packets/requests completed (counted by the back end) */
 	u64 errors;	/* guest-triggered errors (ring marked broken, ...) */
 	u64 worker_ns;	/* time spent in this queue's handler */
+	u64 busy_polls;	/* busy polls (busyloop timeout) of ring or backend */
+	u64 busy_poll_hits;	/* ... that found what they polled for */
 };
 
 /**
@@ -181,6 +183,8 @@ struct vhl_virtqueue {
 	bool broken;
 	/* GET_VRING_BASE stopped the queue until SET_VRING_BASE. */
 	bool stopped;
+	/* VHOST_SET_VRING_BUSYLOOP_TIMEOUT, microseconds; 0: no polling. */
+	u32 busyloop_timeout;
 
 	/* Dirty log bitmap (VHOST_SET_LOG_BASE), NULL when none. */
 	void __user *log_base;
@@ -277,6 +281,9 @@ int vhl_add_used_n(struct vhl_virtqueue *vq, const struct vhl_used_elem *heads,
 void vhl_signal(struct vhl_virtqueue *vq);
 bool vhl_enable_notify(struct vhl_virtqueue *vq);
 void vhl_disable_notify(struct vhl_virtqueue *vq);
+bool vhl_busy_poll(struct vhl_virtqueue *vq, bool (*ready)(void *arg),
+		   void *arg);
+bool vhl_vq_busy_poll(struct vhl_virtqueue *vq);
 bool vhl_exceeds_weight(struct vhl_virtqueue *vq, int pkts, int total_len);
 void vhl_vq_err(struct vhl_virtqueue *vq, const char *fmt, ...) __printf(2, 3);
 

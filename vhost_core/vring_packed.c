@@ -346,6 +346,16 @@ static bool vhl_packed_enable_notify(struct vhl_virtqueue *vq)
 	return vhl_packed_is_avail(le16_to_cpu(f), vq->avail_wrap);
 }
 
+/* Is the descriptor at last_avail_idx not (or not readably) available? */
+static bool vhl_packed_avail_empty(struct vhl_virtqueue *vq)
+{
+	__le16 f;
+
+	if (get_user(f, &vhl_packed_desc(vq, vq->last_avail_idx)->flags))
+		return true;
+	return !vhl_packed_is_avail(le16_to_cpu(f), vq->avail_wrap);
+}
+
 static void vhl_packed_disable_notify(struct vhl_virtqueue *vq)
 {
 	if (vq->used_flags == VRING_PACKED_EVENT_FLAG_DISABLE)
@@ -393,6 +403,7 @@ const struct vhl_ring_ops vhl_packed_ops = {
 	.add_used = vhl_packed_add_used,
 	.need_signal = vhl_packed_need_signal,
 	.enable_notify = vhl_packed_enable_notify,
+	.avail_empty = vhl_packed_avail_empty,
 	.disable_notify = vhl_packed_disable_notify,
 	.init_access = vhl_packed_init_access,
 	.ring_sizes = vhl_packed_ring_sizes,

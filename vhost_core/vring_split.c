@@ -286,6 +286,18 @@ static bool vhl_split_enable_notify(struct vhl_virtqueue *vq)
 	return idx != vq->avail_idx;
 }
 
+/* No buffer beyond last_avail_idx (or the index cannot be read)? */
+static bool vhl_split_avail_empty(struct vhl_virtqueue *vq)
+{
+	u16 idx;
+
+	if (vq->avail_idx != vq->last_avail_idx)
+		return false;
+	if (vhl_split_read_avail_idx(vq, &idx))
+		return true;
+	return idx == vq->last_avail_idx;
+}
+
 static void vhl_split_disable_notify(struct vhl_virtqueue *vq)
 {
 	if (vq->used_flags & VRING_USED_F_NO_NOTIFY)
@@ -331,6 +343,7 @@ const struct vhl_ring_ops vhl_split_ops = {
 	.add_used = vhl_split_add_used,
 	.need_signal = vhl_split_need_signal,
 	.enable_notify = vhl_split_enable_notify,
+	.avail_empty = vhl_split_avail_empty,
 	.disable_notify = vhl_split_disable_notify,
 	.init_access = vhl_split_init_access,
 	.ring_sizes = vhl_split_ring_sizes,

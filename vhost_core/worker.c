@@ -122,6 +122,12 @@ static bool vhl_worker_run(struct vhl_worker *worker)
 	return true;
 }
 
+/* Is work queued on @worker (NULL: none)?  Context: any. */
+bool vhl_worker_pending(struct vhl_worker *worker)
+{
+	return worker && !llist_empty(&worker->work_list);
+}
+
 static void vhl_flush_fn(struct vhl_work *work)
 {
 	struct vhl_flush_work *f = container_of(work, struct vhl_flush_work,

@@ -49,6 +49,12 @@ static int vhl_net_rx_peek_len(struct socket *sock)
  * another negative errno if a chain is malformed (the queue is broken).
  * Nothing is kept unless chains are returned.
  */
+/* vhl_busy_poll() condition: the backend socket has a packet. */
+static bool vhl_net_rx_sock_ready(void *sock)
+{
+	return vhl_net_rx_peek_len(sock) > 0;
+}
+
 static int vhl_net_rx_get_bufs(struct vhl_net_vq *nvq, size_t datalen,
 			       bool mergeable, unsigned int *iovcount)
 {
@@ -185,6 +191,9 @@ static void vhl_net_handle_rx(struct vhl_net_vq *nvq)
 	do {
 		sock_len = vhl_net_rx_peek_len(sock);
 		if (sock_len <= 0) {
+			/* Poll a while (busyloop timeout) for the next. */
+			if (vhl_busy_poll(vq, vhl_net_rx_sock_ready, sock))
+				continue;
 			sock_len = 0;
 			break;
 		}
@@ -205,7 +214,9 @@ static void vhl_net_handle_rx(struct vhl_net_vq *nvq)
 		if (unlikely(headcount < 0))
 			goto out_signal;
 		if (!headcount) {
-			/* Wait for buffers, unless some slipped in. */
+			/* Poll, then wait for buffers, unless some slipped in. */
+			if (vhl_vq_busy_poll(vq))
+				continue;
 			if (unlikely(vhl_enable_notify(vq))) {
 				vhl_disable_notify(vq);
 				continue;

@@ -49,7 +49,15 @@ static void vhl_net_handle_tx(struct vhl_net_vq *nvq)
 		if (unlikely(head < 0))
 			break;
 		if (head == vq->num) {
-			/* Empty: ask for kicks, unless more slipped in. */
+			/* Empty: poll a while (busyloop timeout), then ask
+			 * for kicks, unless more slipped in.
+			 */
+			if (vq->busyloop_timeout && pending) {
+				vhl_signal(vq);
+				pending = 0;
+			}
+			if (vhl_vq_busy_poll(vq))
+				continue;
 			if (unlikely(vhl_enable_notify(vq))) {
 				vhl_disable_notify(vq);
 				continue;
