@@ -107,10 +107,53 @@ finish() {
 	poweroff -f
 }
 
-# The guest half of migrate.sh, on NIC 0: receive the host's stream while
-# the host migrates us (the stream's sha256 must match), send it back,
-# then wait until the host has migrated us once more, idle, and listens
-# on port 6003; ping the host from there.
+# blk_writer: write random 16 KiB blocks to /dev/vda one after the other
+# (each fsynced), appending a copy of each to /tmp/written (guest RAM,
+# which the migration carries), until /tmp/stop-writer exists; the block
+# written after seeing it is the last. Leaves the count in /tmp/writer.n.
+blk_writer() {
+	i=0
+	: >/tmp/written
+	while [ "$i" -lt 2048 ]; do
+		[ ! -e /tmp/stop-writer ] || stop=1
+		if ! dd if=/dev/urandom of=/tmp/blk bs=16k count=1 2>/dev/null ||
+		   ! dd if=/tmp/blk of=/dev/vda bs=16k seek="$i" conv=notrunc,fsync 2>/tmp/writer.err; then
+			echo "block $i: $(cat /tmp/writer.err)" >/tmp/writer.failed
+			break
+		fi
+		cat /tmp/blk >>/tmp/written
+		i=$((i + 1))
+		[ -z "${stop:-}" ] || break
+	done
+	echo "$i" >/tmp/writer.n
+}
+
+# blk_check NAME: the disk's first N blocks, read back from the device,
+# are the guest's copy of what it wrote.
+blk_check() {
+	n=$(cat /tmp/writer.n)
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	got=$(dd if=/dev/vda bs=16k count="$n" 2>/dev/null | sha256sum | cut -d' ' -f1)
+	want=$(sha256sum </tmp/written | cut -d' ' -f1)
+	if [ -e /tmp/writer.failed ]; then
+		result "$1" FAIL "$(cat /tmp/writer.failed)"
+	elif [ "$got" = "$want" ] && [ "$n" -gt 0 ]; then
+		result "$1" PASS "$n blocks read back, sha256 $got"
+	else
+		result "$1" FAIL "$n blocks: read back sha256 $got, wrote $want"
+	fi
+}
+
+# The guest half of migrate.sh: net on NIC 0, vsock (CID 3, then 5 and 6
+# after the migrations) and the disk /dev/vda. Hold the host's vsock
+# connection on port 7000 open, write to the disk and receive the host's
+# stream while the host migrates us (the stream's sha256 must match), send
+# it back; the held connection must then be reset (the spec's transport
+# reset on migration). Receive 1 MiB on vsock port 7001 at the new CID and
+# send it back to host port 7002; stop writing, check the disk. Wait until
+# the host has migrated us once more, idle, and listens on port 6003; ping
+# it, check the disk again and tell the host our CID over vsock port 7003.
 migrate_plan() {
 	mac=52:54:00:99:00:02 host=10.99.0.1
 	if dev=$(ifname $mac) && ip addr add 10.99.0.2/24 dev "$dev" &&
@@ -119,7 +162,18 @@ migrate_plan() {
 	else
 		result mig.eth-up FAIL "no interface with MAC $mac"
 	fi
+	if [ -b /dev/vda ]; then
+		result mig.blk.disk PASS "$(cat /sys/block/vda/size) sectors"
+	else
+		result mig.blk.disk FAIL "no /dev/vda: $(ls /sys/block)"
+	fi
+	mkfifo /tmp/held
+	(socat -u OPEN:/tmp/held VSOCK-LISTEN:7000 2>/tmp/held.err
+	 echo $? >/tmp/held.status) &
+	exec 8<>/tmp/held
+	echo held-before >&8
 	ping_check mig.before $host
+	/init writer &
 	echo "E2E-READY $(now)"
 	t=$(now)
 	if retry 30 nc -w 60 $host 6001 </dev/null >/tmp/rx; then
@@ -134,17 +188,61 @@ migrate_plan() {
 	fi
 	echo "E2E-STREAM-DONE $(now)"
 	retry 10 nc -w 10 $host 6002 </tmp/rx || result mig.g2h FAIL "cannot connect to $host:6002"
+
+	# The held connection: a write after the migration must fail.
+	echo held-after >&8
+	exec 8>&-
+	if retry 30 test -e /tmp/held.status; then
+		st=$(cat /tmp/held.status)
+		if [ "$st" -ne 0 ]; then
+			result mig.vsock.held-reset PASS "socat failed as it should (status $st: $(tail -n 1 /tmp/held.err))"
+		else
+			result mig.vsock.held-reset FAIL "the connection survived the migration"
+		fi
+	else
+		result mig.vsock.held-reset FAIL "socat still running 30 s after its last write"
+	fi
+	echo "E2E-VSOCK-LISTEN $(now)"
+	if timeout 300 socat -u VSOCK-LISTEN:7001 CREATE:/tmp/vrx; then
+		got=$(sha256sum </tmp/vrx | cut -d' ' -f1)
+		if [ "$got" = "$e2e_vsha" ]; then
+			result mig.vsock.h2g PASS "$(wc -c </tmp/vrx) bytes at CID 5, sha256 $got"
+		else
+			result mig.vsock.h2g FAIL "sha256 $got, want $e2e_vsha"
+		fi
+	else
+		result mig.vsock.h2g FAIL "no connection on vsock port 7001"
+	fi
+	retry 20 timeout 60 socat -u OPEN:/tmp/vrx VSOCK-CONNECT:2:7002 ||
+		result mig.vsock.g2h FAIL "cannot connect to host vsock port 7002"
+
+	touch /tmp/stop-writer
+	if retry 60 test -e /tmp/writer.n; then
+		blk_check mig.blk.after-stream
+		echo "E2E-BLK $(cat /tmp/writer.n) $(sha256sum </tmp/written | cut -d' ' -f1)"
+	else
+		result mig.blk.after-stream FAIL "the writer did not stop"
+	fi
+
 	if retry 300 nc -w 5 $host 6003 </dev/null >/dev/null; then
 		ping_check mig.after-idle $host
 	else
 		result mig.after-idle.ping-host FAIL "host never listened on 6003"
 	fi
+	blk_check mig.blk.after-idle
+	echo "E2E-BLK $(cat /tmp/writer.n) $(sha256sum </tmp/written | cut -d' ' -f1)"
+	retry 20 sh -c 'echo idle-cid-6 | timeout 60 socat -u - VSOCK-CONNECT:2:7003' ||
+		echo "# cannot connect to host vsock port 7003"
 	finish
 }
 
 # "/init flow NAME NIC Q": one flow, started below on its own CPU.
 if [ "${1:-}" = flow ]; then
 	flow "$2" "$3" "$4"
+	exit 0
+fi
+if [ "${1:-}" = writer ]; then
+	blk_writer
 	exit 0
 fi
 

@@ -104,17 +104,19 @@ wait_serial() {
 	return 1
 }
 
-# l2_images KVER DIR: the L2 guest's vmlinux and initramfs (init
-# selftests/e2e/l2-init.sh, modules for virtio-net) copied to DIR (tmpfs:
+# l2_images KVER DIR NAME MODULE...: the L2 guest's vmlinux and initramfs
+# (init selftests/e2e/l2-init.sh, the MODULEs and what they depend on,
+# cached as build/vm/l2-NAME-initramfs-KVER.cpio) copied to DIR (tmpfs:
 # QEMU loads them from there in 1 s, from the 9p share in 4-5 s); sets
 # L2_VMLINUX and L2_INITRD.
 l2_images() {
-	local k=$1 dir=$2 repo
+	local k=$1 dir=$2 name=$3 repo
+	shift 3
 	repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 	L2_VMLINUX=$("$repo/selftests/vm/mkvmlinux.sh" "$k" "$repo/build/vm")
-	L2_INITRD=$repo/build/vm/l2-initramfs-$k.cpio
+	L2_INITRD=$repo/build/vm/l2-$name-initramfs-$k.cpio
 	"$repo/selftests/vm/mkinitramfs.sh" "$k" "$L2_INITRD" \
-		"$repo/selftests/e2e/l2-init.sh" virtio_pci virtio_net
+		"$repo/selftests/e2e/l2-init.sh" "$@"
 	cp "$L2_VMLINUX" "$dir/vmlinux"
 	cp "$L2_INITRD" "$dir/initrd"
 	L2_VMLINUX=$dir/vmlinux L2_INITRD=$dir/initrd

@@ -9,7 +9,8 @@
 #       VHOST_DEV=/dev/vhost-net selftests/e2e/net.sh'
 # Usage: net.sh [CONFIG...]      (default: default noevidx packed mq)
 #   default  virtio-net-pci, one queue pair, tap by ifname + vhostfd=
-#   noevidx  same with event_idx=off,indirect_desc=off
+#   noevidx  same with event_idx=off,indirect_desc=off, and poll-us=50 on
+#            its tap: QEMU sets a 50 us busyloop timeout on both queues
 #   packed   same with packed=on (VIRTIO_F_RING_PACKED)
 #   mq       two queue pairs (mq=on): fdexec opens the tap queues and the
 #            vhost fds for fds=/vhostfds=
@@ -32,7 +33,8 @@
 # per queue in the guest, the device's own counters from fdinfo (vhl-vqN
 # lines, RX vq 0 and TX vq 1 of every vhost fd must have packets > 0; the
 # negotiated features, vhl-features, have VIRTIO_F_RING_PACKED (bit 34)
-# exactly for the packed configuration) and
+# exactly for the packed configuration; noevidx's queues have
+# busyloop_us=50 and busy-polled) and
 # `vhostctl list` showing each vhost fd as a net device of QEMU (both
 # skipped when vhost_net_lite is not loaded: the in-tree vhost_net has no
 # such lines); plus the guest's dmesg and a clean guest shutdown. With
@@ -162,6 +164,7 @@ start_l2() {
 			single+=("$fd")
 			VHOST_FDS="$VHOST_FDS $cfg.pair0=$fd"
 			qemu+=(-netdev "tap,id=n$i,ifname=vhltap$i,script=no,downscript=no,vhost=on,vhostfd=$fd")
+			[ "$cfg" != noevidx ] || qemu[-1]="${qemu[-1]},poll-us=50"
 		fi
 		qemu+=(-device "virtio-net-pci,$opts")
 		i=$((i + 1))
@@ -246,6 +249,7 @@ check_counters() {
 		check_vhostctl_list "$name" "$fd"
 		[ "$w" != "$first" ] || check_vhostctl_show "$name" "$fd"
 		check_ring_layout "$name" "$info"
+		[ "${name%%.*}" != noevidx ] || check_busy_poll "$name" "$info"
 		if [ -n "${E2E_SHOW:-}" ]; then
 			echo "# vhostctl list; vhostctl show $QEMU_PID:${fd##*/}:"
 			"$REPO/build/vhostctl/vhostctl" list | sed 's/^/#   /'
@@ -286,6 +290,24 @@ check_ring_layout() {
 		tap_result "$name.ring-layout" PASS "features $f, packed=$got"
 	else
 		tap_result "$name.ring-layout" FAIL "features ${f:-none}, packed=$got, want $want"
+	fi
+}
+
+# QEMU's poll-us=50 (configuration $1, fdinfo $2): both queues have a
+# 50 us busyloop timeout and both handlers polled.
+check_busy_poll() {
+	local name=$1 info=$2 q us polls hits detail="" ok=1
+	for q in 0 1; do
+		us=$(vq_field "$info" $q busyloop_us)
+		polls=$(vq_field "$info" $q busy_polls)
+		hits=$(vq_field "$info" $q busy_poll_hits)
+		detail="$detail vq$q busyloop_us=${us:-?} busy_polls=${polls:-?} busy_poll_hits=${hits:-?}"
+		[ "${us:-0}" -eq 50 ] && [ "${polls:-0}" -gt 0 ] || ok=0
+	done
+	if [ "$ok" = 1 ]; then
+		tap_result "$name.busy-poll" PASS "${detail# }"
+	else
+		tap_result "$name.busy-poll" FAIL "${detail# }"
 	fi
 }
 
