@@ -4,7 +4,8 @@
  * guest-driver library: every request type checked against the backing
  * file, read-only disks, out-of-range sectors, short buffers, malformed
  * chains, FLUSH ordering, many requests in flight, swapping the backend
- * under traffic, and failing backends.
+ * under traffic, failing backends, and virtqueues on workers of their own
+ * (VHOST_NEW_WORKER), moved while requests run.
  *
  * The backing store is a file on tmpfs ($TMPDIR, default /tmp), used as
  * is (buffered I/O) and opened with O_DIRECT where tmpfs allows it (6.6+),
@@ -17,6 +18,7 @@
 #include <endian.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -1234,3 +1236,120 @@ TEST(dm_error_is_ioerr)
 }
 
 TEST_HARNESS_MAIN
+
+static unsigned long long worker_works(int fd, unsigned int id)
+{
+	return fdinfo_stat(0, fd, "vhl-worker", id, "works");
+}
+
+/* vq 1 on a worker of its own: its requests run there, vq 0's do not. */
+TEST_F(blk, workers_traffic)
+{
+	unsigned long long w0, w1;
+	unsigned int id = 0;
+	int i;
+
+	ASSERT_EQ(0, vhost_dev_new_worker(&self->dev, &id));
+	ASSERT_EQ(0, vhost_dev_attach_vring_worker(&self->dev, 1, id));
+	w0 = worker_works(self->dev.fd, 0);
+	w1 = worker_works(self->dev.fd, id);
+	ASSERT_NE(~0ULL, w0);
+	ASSERT_NE(~0ULL, w1);
+	for (i = 0; i < 8; i++) {
+		ASSERT_EQ(0, do_rw(self, 1, VIRTIO_BLK_T_OUT, i * 8, 4096,
+				   i + 1, false));
+		ASSERT_EQ(0, do_rw(self, 1, VIRTIO_BLK_T_IN, i * 8, 4096,
+				   i + 1, true));
+		EXPECT_TRUE(file_has(self->disk.file_fd, i * 8 * SECT, 4096,
+				     i + 1));
+	}
+	EXPECT_EQ(w0, worker_works(self->dev.fd, 0));
+	EXPECT_LT(w1, worker_works(self->dev.fd, id));
+
+	w1 = worker_works(self->dev.fd, id);
+	ASSERT_EQ(0, do_rw(self, 0, VIRTIO_BLK_T_OUT, 512, 8192, 77, false));
+	ASSERT_EQ(0, do_rw(self, 0, VIRTIO_BLK_T_IN, 512, 8192, 77, true));
+	EXPECT_LT(w0, worker_works(self->dev.fd, 0));
+	EXPECT_EQ(w1, worker_works(self->dev.fd, id));
+	EXPECT_EQ(1ULL, vq_stat(self->dev.fd, 1, "worker"));
+}
+
+struct mover_io {
+	struct _test_data_blk *self;
+	int errors;
+	int finished;
+};
+
+/*
+ * On vq 1: rounds of 16 requests in flight, writes of pattern
+ * round / 2 + 1 over 64 KiB, then reads that check it.
+ */
+static void *workers_io(void *arg)
+{
+	enum { ROUNDS = 40, K = 16, LEN = 4096 };
+	struct mover_io *io = arg;
+	struct virtq *vq = &io->self->vq[1];
+	struct blk_req *r[K], *done[K];
+	__u8 want[LEN];
+	int round, i;
+
+	for (round = 0; round < ROUNDS && !io->errors; round++) {
+		bool wr = round % 2 == 0;
+		unsigned int seed = round / 2 + 1;
+
+		for (i = 0; i < K; i++) {
+			__u64 sector = (__u64)i * (LEN / SECT);
+
+			r[i] = new_req(&io->self->mem, wr ? VIRTIO_BLK_T_OUT :
+				       VIRTIO_BLK_T_IN, sector, LEN);
+			if (!r[i] || blk_req_queue(vq, r[i])) {
+				io->errors++;
+				goto out;
+			}
+			if (wr)
+				fill(r[i]->data, sector * SECT, LEN, seed);
+		}
+		if (virtq_kick(vq) < 0 || collect(vq, done, K) != K) {
+			io->errors++;
+			goto out;
+		}
+		for (i = 0; i < K; i++) {
+			io->errors += *r[i]->status != VIRTIO_BLK_S_OK;
+			if (!wr) {
+				fill(want, (off_t)i * LEN, LEN, seed);
+				io->errors += !!memcmp(want, r[i]->data, LEN);
+			}
+			free(r[i]);
+		}
+	}
+out:
+	__atomic_store_n(&io->finished, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Move vq 1 between two workers, again and again, while its requests run. */
+TEST_F(blk, workers_move_under_traffic)
+{
+	struct mover_io io = { .self = self };
+	unsigned int id = 0, moves = 0;
+	pthread_t t;
+	int r = 0;
+
+	ASSERT_EQ(0, vhost_dev_new_worker(&self->dev, &id));
+	ASSERT_EQ(0, pthread_create(&t, NULL, workers_io, &io));
+	while (!r && !__atomic_load_n(&io.finished, __ATOMIC_ACQUIRE)) {
+		r = vhost_dev_attach_vring_worker(&self->dev, 1,
+						  moves % 2 ? 0 : id);
+		moves++;
+	}
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, r);
+	EXPECT_EQ(0, io.errors);
+	EXPECT_LT(0, moves);
+	TH_LOG("%u moves during 640 requests", moves);
+	/* The last round that wrote (38) left pattern 20. */
+	EXPECT_TRUE(file_has(self->disk.file_fd, 0, 16 * 4096, 20));
+	/* Both workers ran vq 1's work, and the device still works. */
+	EXPECT_LT(0ULL, worker_works(self->dev.fd, id));
+	EXPECT_EQ(0, do_rw(self, 1, VIRTIO_BLK_T_IN, 0, 4096, 20, true));
+}

@@ -27,10 +27,14 @@
 bool vhl_busy_poll(struct vhl_virtqueue *vq, bool (*ready)(void *arg),
 		   void *arg)
 {
+	struct vhl_worker *worker;
 	u64 end;
 
 	if (!vq->busyloop_timeout)
 		return false;
+	/* The worker running us: vq->mutex keeps it attached. */
+	worker = rcu_dereference_protected(vq->worker,
+					   lockdep_is_held(&vq->mutex));
 	vq->stats.busy_polls++;
 	end = local_clock() + (u64)vq->busyloop_timeout * NSEC_PER_USEC;
 	do {
@@ -38,7 +42,7 @@ bool vhl_busy_poll(struct vhl_virtqueue *vq, bool (*ready)(void *arg),
 			vq->stats.busy_poll_hits++;
 			return true;
 		}
-		if (vhl_worker_pending(vq->worker) || signal_pending(current))
+		if (vhl_worker_pending(worker) || signal_pending(current))
 			return false;
 		cond_resched();
 		cpu_relax();

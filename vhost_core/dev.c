@@ -7,6 +7,7 @@
 #include <linux/nospec.h>
 #include <linux/sched/mm.h>
 #include <linux/uaccess.h>
+#include <linux/vhost_lite.h>
 
 #include "internal.h"
 
@@ -80,7 +81,8 @@ void vhl_dev_init(struct vhl_dev *dev, struct vhl_virtqueue **vqs, int nvqs,
 	dev->vqs = vqs;
 	dev->nvqs = nvqs;
 	dev->mem = NULL;
-	dev->worker = NULL;
+	xa_init_flags(&dev->workers, XA_FLAGS_ALLOC);
+	dev->nworkers = 0;
 	dev->iov_limit = iov_limit;
 	dev->weight = weight;
 	dev->byte_weight = byte_weight;
@@ -91,7 +93,7 @@ void vhl_dev_init(struct vhl_dev *dev, struct vhl_virtqueue **vqs, int nvqs,
 
 		vq->dev = dev;
 		vq->index = i;
-		vq->worker = NULL;
+		RCU_INIT_POINTER(vq->worker, NULL);
 		vq->packed_ndescs = NULL;
 		mutex_init(&vq->mutex);
 		memset(&vq->stats, 0, sizeof(vq->stats));
@@ -146,8 +148,7 @@ EXPORT_SYMBOL_GPL(vhl_dev_check_caller);
  */
 long vhl_dev_set_owner(struct vhl_dev *dev)
 {
-	struct vhl_worker *worker;
-	int i;
+	long r;
 
 	if (dev->mm)
 		return -EBUSY;
@@ -155,17 +156,14 @@ long vhl_dev_set_owner(struct vhl_dev *dev)
 	if (!dev->mm)
 		return -EINVAL;
 
-	worker = vhl_worker_create(dev);
-	if (IS_ERR(worker)) {
+	r = vhl_dev_workers_start(dev);
+	if (r) {
 		mmput(dev->mm);
 		dev->mm = NULL;
-		return PTR_ERR(worker);
+		return r;
 	}
-	dev->worker = worker;
 	dev->owner_pid = task_tgid_nr(current);
 	get_task_comm(dev->owner_comm, current);
-	for (i = 0; i < dev->nvqs; i++)
-		WRITE_ONCE(dev->vqs[i]->worker, worker);
 	return 0;
 }
 EXPORT_SYMBOL_GPL(vhl_dev_set_owner);
@@ -218,16 +216,12 @@ void vhl_dev_cleanup(struct vhl_dev *dev)
 		if (vq->error_ctx)
 			eventfd_ctx_put(vq->error_ctx);
 		vhl_vq_reset(vq);
-		WRITE_ONCE(vq->worker, NULL);
 		mutex_unlock(&vq->mutex);
 	}
 	vhl_dev_log_cleanup(dev);
 	vhl_mem_free(dev->mem);
 	dev->mem = NULL;
-	if (dev->worker) {
-		vhl_worker_destroy(dev->worker);
-		dev->worker = NULL;
-	}
+	vhl_dev_workers_free(dev);
 	if (dev->mm) {
 		mmput(dev->mm);
 		dev->mm = NULL;
@@ -313,8 +307,9 @@ EXPORT_SYMBOL_GPL(vhl_dev_set_features);
  * @ioctl: the command
  * @argp: its argument
  *
- * Handles SET_OWNER, SET_MEM_TABLE, SET_LOG_BASE and SET_LOG_FD; every
- * command but SET_OWNER needs the owner.
+ * Handles SET_OWNER, SET_MEM_TABLE, SET_LOG_BASE, SET_LOG_FD and
+ * NEW_WORKER/FREE_WORKER (workers.c); every command but SET_OWNER needs the
+ * owner.
  *
  * Context: dev->mutex held.
  * Return: the command's result, -EPERM, or -ENOIOCTLCMD for a command that
@@ -338,6 +333,9 @@ long vhl_dev_ioctl(struct vhl_dev *dev, unsigned int ioctl, void __user *argp)
 		return vhl_dev_set_log_base(dev, argp);
 	case VHOST_SET_LOG_FD:
 		return vhl_dev_set_log_fd(dev, argp);
+	case VHOST_NEW_WORKER:
+	case VHOST_FREE_WORKER:
+		return vhl_dev_worker_ioctl(dev, ioctl, argp);
 	default:
 		return -ENOIOCTLCMD;
 	}
@@ -540,7 +538,8 @@ static long vhl_vring_cmd(struct vhl_virtqueue *vq, u32 idx,
  * Handles SET_VRING_NUM/ADDR/BASE, GET_VRING_BASE (which stops the queue
  * until the next SET_VRING_BASE), SET_VRING_KICK/CALL/ERR and
  * SET/GET_VRING_BUSYLOOP_TIMEOUT (microseconds, at most
- * VHL_MAX_BUSYLOOP_US; -EINVAL above).
+ * VHL_MAX_BUSYLOOP_US; -EINVAL above) and ATTACH/GET_VRING_WORKER
+ * (workers.c).
  *
  * Context: dev->mutex held, by the owner (vhl_dev_ioctl() checked it).
  * Return: the command's result, -ENOBUFS for a bad index, -ENOIOCTLCMD for
@@ -562,6 +561,8 @@ long vhl_vring_ioctl(struct vhl_dev *dev, unsigned int ioctl, void __user *argp)
 	case VHOST_SET_VRING_ERR:
 	case VHOST_SET_VRING_BUSYLOOP_TIMEOUT:
 	case VHOST_GET_VRING_BUSYLOOP_TIMEOUT:
+	case VHOST_ATTACH_VRING_WORKER:
+	case VHOST_GET_VRING_WORKER:
 		break;
 	default:
 		return -ENOIOCTLCMD;
@@ -576,6 +577,10 @@ long vhl_vring_ioctl(struct vhl_dev *dev, unsigned int ioctl, void __user *argp)
 		return -ENOBUFS;
 	idx = array_index_nospec(idx, dev->nvqs);
 	vq = dev->vqs[idx];
+	/* These wait for the old worker, which takes vq->mutex. */
+	if (ioctl == VHOST_ATTACH_VRING_WORKER ||
+	    ioctl == VHOST_GET_VRING_WORKER)
+		return vhl_vring_worker_ioctl(dev, vq, ioctl, argp);
 
 	mutex_lock(&vq->mutex);
 	r = vhl_vring_cmd(vq, idx, ioctl, argp);

@@ -29,10 +29,11 @@ static void vhl_vq_show(struct seq_file *m, int i, struct vhl_virtqueue *vq)
 	seq_printf(m, " busyloop_us=%u busy_polls=%llu busy_poll_hits=%llu",
 		   READ_ONCE(vq->busyloop_timeout), READ_ONCE(st->busy_polls),
 		   READ_ONCE(st->busy_poll_hits));
-	seq_printf(m, " log=%d log_used=%d\n",
+	seq_printf(m, " log=%d log_used=%d",
 		   READ_ONCE(vq->log_base) &&
 		   (READ_ONCE(vq->acked_features) & BIT_ULL(VHOST_F_LOG_ALL)),
 		   READ_ONCE(vq->log_used) && READ_ONCE(vq->log_base));
+	seq_printf(m, " worker=%d\n", vhl_vq_worker_id(vq));
 }
 
 /**
@@ -62,6 +63,7 @@ void vhl_dev_show_fdinfo(struct seq_file *m, struct vhl_dev *dev)
 	seq_printf(m, "vhl-mem-bytes:\t%llu\n", dev->mem ? dev->mem->total_size : 0);
 	for (i = 0; i < dev->nvqs; i++)
 		vhl_vq_show(m, i, dev->vqs[i]);
+	vhl_dev_show_workers(m, dev);
 	mutex_unlock(&dev->mutex);
 }
 EXPORT_SYMBOL_GPL(vhl_dev_show_fdinfo);

@@ -90,10 +90,17 @@ static inline bool vhl_log_enabled(const struct vhl_virtqueue *vq)
 }
 
 /* worker.c */
-struct vhl_worker *vhl_worker_create(struct vhl_dev *dev);
-void vhl_worker_destroy(struct vhl_worker *worker);
-void vhl_worker_flush(struct vhl_worker *worker);
 bool vhl_worker_pending(struct vhl_worker *worker);
+
+/* workers.c: the device's workers (dev->mutex held) */
+long vhl_dev_workers_start(struct vhl_dev *dev);
+void vhl_dev_workers_free(struct vhl_dev *dev);
+long vhl_dev_worker_ioctl(struct vhl_dev *dev, unsigned int ioctl,
+			  void __user *argp);
+long vhl_vring_worker_ioctl(struct vhl_dev *dev, struct vhl_virtqueue *vq,
+			    unsigned int ioctl, void __user *argp);
+void vhl_dev_show_workers(struct seq_file *m, struct vhl_dev *dev);
+int vhl_vq_worker_id(struct vhl_virtqueue *vq);
 
 static inline u16 vhl16_to_cpu(const struct vhl_virtqueue *vq, __virtio16 v)
 {

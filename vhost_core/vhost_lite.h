@@ -24,6 +24,7 @@
 #include <linux/virtio_byteorder.h>
 #include <linux/virtio_ring.h>
 #include <linux/vhost.h>
+#include <linux/xarray.h>
 
 #include "compat.h"
 
@@ -135,7 +136,8 @@ struct vhl_virtqueue {
 	struct vhl_dev *dev;
 	/* Position in dev->vqs, for fdinfo and tracepoints. */
 	unsigned int index;
-	struct vhl_worker *worker;
+	/* Set under dev->mutex and vq->mutex; queueing reads it under RCU. */
+	struct vhl_worker __rcu *worker;
 	vhl_work_fn_t handle_kick;
 	struct vhl_poll poll;
 
@@ -213,7 +215,9 @@ struct vhl_virtqueue {
  * @vqs: the back end's virtqueues
  * @nvqs: number of entries in @vqs
  * @mem: current memory table (also referenced by each vq->mem)
- * @worker: the device's worker, created by SET_OWNER
+ * @workers: the device's workers by id: the default one SET_OWNER creates
+ *	(id 0) and those of VHOST_NEW_WORKER; changed under @mutex
+ * @nworkers: number of entries in @workers
  * @iov_limit: maximum number of iovecs a back end accepts per chain
  * @weight: packets/requests a handler may process before yielding
  * @byte_weight: bytes a handler may process before yielding
@@ -231,7 +235,8 @@ struct vhl_dev {
 	struct vhl_virtqueue **vqs;
 	int nvqs;
 	const struct vhl_mem *mem;
-	struct vhl_worker *worker;
+	struct xarray workers;
+	unsigned int nworkers;
 	int iov_limit;
 	int weight;
 	int byte_weight;

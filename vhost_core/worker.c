@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * vhost-lite workers: one thread per device that runs queued work in the
- * owner's mm, charged to the owner.  Where the kernel offers vhost_task the
+ * vhost-lite workers: threads that run queued virtqueue work in the owner's
+ * mm, charged to the owner (one per device by default, more with
+ * VHOST_NEW_WORKER: workers.c).  Where the kernel offers vhost_task the
  * worker is a thread of the owner's process (it shares its mm, cgroups and
  * limits); elsewhere it is a kthread that adopts the owner's mm with
  * kthread_use_mm() and joins the owner's cgroups.
@@ -12,27 +13,7 @@
 #include <linux/slab.h>
 
 #include "internal.h"
-
-/**
- * struct vhl_worker - the thread that runs a device's work
- * @work_list: queued work, newest first
- * @lock: orders queueing against @killed
- * @killed: the owner was killed; nothing runs any more
- * @task: the kthread (no vhost_task)
- * @vtsk: the vhost_task
- * @mm: the owner's mm, adopted by the kthread
- */
-struct vhl_worker {
-	struct llist_head work_list;
-	spinlock_t lock;	/* orders queueing against @killed */
-	bool killed;
-#if VHL_HAVE_VHOST_TASK
-	struct vhost_task *vtsk;
-#else
-	struct task_struct *task;
-	struct mm_struct *mm;
-#endif
-};
+#include "worker.h"
 
 struct vhl_flush_work {
 	struct vhl_work work;
@@ -76,9 +57,9 @@ static bool vhl_worker_queue(struct vhl_worker *worker, struct vhl_work *work)
 		return false;
 	}
 	llist_add(&work->node, &worker->work_list);
-	spin_unlock_irqrestore(&worker->lock, flags);
-
+	/* Under the lock: vhl_worker_destroy() may free the task after it. */
 	vhl_worker_wake(worker);
+	spin_unlock_irqrestore(&worker->lock, flags);
 	return true;
 }
 
@@ -93,11 +74,16 @@ static bool vhl_worker_queue(struct vhl_worker *worker, struct vhl_work *work)
  */
 bool vhl_vq_work_queue(struct vhl_virtqueue *vq, struct vhl_work *work)
 {
-	struct vhl_worker *worker = READ_ONCE(vq->worker);
+	struct vhl_worker *worker;
+	bool queued = false;
 
-	if (!worker)
-		return false;
-	return vhl_worker_queue(worker, work);
+	/* VHOST_ATTACH_VRING_WORKER waits for us before it frees @worker. */
+	rcu_read_lock();
+	worker = rcu_dereference(vq->worker);
+	if (worker)
+		queued = vhl_worker_queue(worker, work);
+	rcu_read_unlock();
+	return queued;
 }
 EXPORT_SYMBOL_GPL(vhl_vq_work_queue);
 
@@ -117,6 +103,7 @@ static bool vhl_worker_run(struct vhl_worker *worker)
 	llist_for_each_entry_safe(work, next, node, node) {
 		clear_bit(VHL_WORK_QUEUED, &work->flags);
 		work->fn(work);
+		WRITE_ONCE(worker->works, worker->works + 1);
 		cond_resched();
 	}
 	return true;
@@ -150,13 +137,19 @@ void vhl_worker_flush(struct vhl_worker *worker)
  * vhl_dev_flush() - wait until all work queued so far on the device ran
  * @dev: the device
  *
- * Context: process context; may sleep.  Must not be called with a
- * vq->mutex held (the work takes it).
+ * Flushes every worker of the device, one after the other.
+ *
+ * Context: process context; may sleep.  dev->mutex held, or the file
+ * being released (nothing frees workers meanwhile).  Must not be called
+ * with a vq->mutex held (the work takes it).
  */
 void vhl_dev_flush(struct vhl_dev *dev)
 {
-	if (dev->worker)
-		vhl_worker_flush(dev->worker);
+	struct vhl_worker *worker;
+	unsigned long id;
+
+	xa_for_each(&dev->workers, id, worker)
+		vhl_worker_flush(worker);
 }
 EXPORT_SYMBOL_GPL(vhl_dev_flush);
 
@@ -273,10 +266,19 @@ err_free_worker:
 	return ERR_PTR(ret);
 }
 
-/* All polls feeding @worker must be stopped and the worker flushed. */
+/*
+ * No virtqueue may point to @worker any more and the polls feeding it must
+ * be stopped; fdinfo readers may still look at it under rcu_read_lock().
+ */
 void vhl_worker_destroy(struct vhl_worker *worker)
 {
-	vhl_worker_stop(worker);
+	unsigned long flags;
+
+	/* A late queuer, still holding the old vq pointer, finds it killed. */
+	spin_lock_irqsave(&worker->lock, flags);
 	WARN_ON_ONCE(!llist_empty(&worker->work_list) && !worker->killed);
-	kfree(worker);
+	worker->killed = true;
+	spin_unlock_irqrestore(&worker->lock, flags);
+	vhl_worker_stop(worker);
+	kfree_rcu(worker, rcu);
 }

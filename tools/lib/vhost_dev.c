@@ -411,6 +411,72 @@ int vhost_dev_set_log_fd(const struct vhost_dev *d, int fd)
 }
 
 /**
+ * vhost_dev_new_worker() - VHOST_NEW_WORKER: start one more worker thread
+ * @d: device, owned by the caller
+ * @id: the new worker's id
+ *
+ * Return: 0 or a negative errno.
+ */
+int vhost_dev_new_worker(const struct vhost_dev *d, unsigned int *id)
+{
+	struct vhost_worker_state s = { 0 };
+	int r = vhost_dev_ioctl(d, VHOST_NEW_WORKER, &s);
+
+	if (!r)
+		*id = s.worker_id;
+	return r;
+}
+
+/**
+ * vhost_dev_free_worker() - VHOST_FREE_WORKER
+ * @d: device
+ * @id: a worker no virtqueue uses
+ *
+ * Return: 0 or a negative errno (-EBUSY: a virtqueue uses it).
+ */
+int vhost_dev_free_worker(const struct vhost_dev *d, unsigned int id)
+{
+	struct vhost_worker_state s = { .worker_id = id };
+
+	return vhost_dev_ioctl(d, VHOST_FREE_WORKER, &s);
+}
+
+/**
+ * vhost_dev_attach_vring_worker() - VHOST_ATTACH_VRING_WORKER
+ * @d: device
+ * @idx: virtqueue index
+ * @id: worker that serves the virtqueue from now on
+ *
+ * Return: 0 or a negative errno.
+ */
+int vhost_dev_attach_vring_worker(const struct vhost_dev *d, unsigned int idx,
+				  unsigned int id)
+{
+	struct vhost_vring_worker w = { .index = idx, .worker_id = id };
+
+	return vhost_dev_ioctl(d, VHOST_ATTACH_VRING_WORKER, &w);
+}
+
+/**
+ * vhost_dev_get_vring_worker() - VHOST_GET_VRING_WORKER
+ * @d: device
+ * @idx: virtqueue index
+ * @id: the worker serving it
+ *
+ * Return: 0 or a negative errno.
+ */
+int vhost_dev_get_vring_worker(const struct vhost_dev *d, unsigned int idx,
+			       unsigned int *id)
+{
+	struct vhost_vring_worker w = { .index = idx };
+	int r = vhost_dev_ioctl(d, VHOST_GET_VRING_WORKER, &w);
+
+	if (!r)
+		*id = w.worker_id;
+	return r;
+}
+
+/**
  * vhost_dev_set_vring_log() - switch used-ring logging of a set-up queue
  * @d: device
  * @vq: the virtqueue, set up with vhost_dev_setup_vq()

@@ -14,6 +14,29 @@
 #include <linux/vhost.h>
 #include <linux/virtio_blk.h>
 
+/*
+ * Per-virtqueue workers (Linux 6.5): vhost-lite answers them on every
+ * kernel; older <linux/vhost.h> headers lack them, so they are here with
+ * the same numbers and layout.
+ */
+#ifndef VHOST_NEW_WORKER
+struct vhost_worker_state {
+	unsigned int worker_id;
+};
+
+struct vhost_vring_worker {
+	unsigned int index;
+	unsigned int worker_id;
+};
+
+#define VHOST_NEW_WORKER _IOR(VHOST_VIRTIO, 0x8, struct vhost_worker_state)
+#define VHOST_FREE_WORKER _IOW(VHOST_VIRTIO, 0x9, struct vhost_worker_state)
+#define VHOST_ATTACH_VRING_WORKER \
+	_IOW(VHOST_VIRTIO, 0x15, struct vhost_vring_worker)
+#define VHOST_GET_VRING_WORKER \
+	_IOWR(VHOST_VIRTIO, 0x16, struct vhost_vring_worker)
+#endif
+
 /* Misc device nodes (dynamic minors). */
 #define VHOST_LITE_NET_DEV "/dev/vhost-net-lite"
 #define VHOST_LITE_VSOCK_DEV "/dev/vhost-vsock-lite"
@@ -76,6 +99,7 @@ struct vhost_blk_lite_serial {
  *   vhl-mem-regions:\t<n>
  *   vhl-mem-bytes:\t<n>
  *   vhl-vq<N>:\t<key>=<value> ...      (one line per virtqueue)
+ *   vhl-worker<ID>:\tvqs=<n> works=<n> killed=<0|1>  (one per worker)
  * Keys of a virtqueue line are listed in README.md; new keys may be added
  * at the end of a line, existing keys keep their meaning.
  */

@@ -30,6 +30,7 @@ typedef __u32 u32;
 typedef __u64 u64;
 
 #define __user
+#define __rcu
 /* compiler_attributes.h (spelt so that checkpatch accepts the shim). */
 #define VHL_FUZZ_PRINTF_ATTR format
 #define __printf(a, b) __attribute__((VHL_FUZZ_PRINTF_ATTR(printf, a, b)))
@@ -86,6 +87,8 @@ struct vhl_fuzz_stub {
 #define poll_table struct vhl_fuzz_stub
 #define wait_queue_head_t struct vhl_fuzz_stub
 #define wait_queue_entry_t struct vhl_fuzz_stub
+/* The device's workers: never touched by the ring walkers. */
+#define xarray vhl_fuzz_stub
 
 /* One virtqueue, one thread: locks are no-ops. */
 struct mutex {
