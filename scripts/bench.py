@@ -143,6 +143,7 @@ def report(out):
             f"{fmt(p['ours_p50_us'], 'us'):>9} {fmt(p['ref_p50_us'], 'us'):>9} "
             f"{(f'{pr:.2f}x' if pr is not None else '-'):>6} "
             f"{(f'{mf * 100:.0f}%' if mf is not None else ''):>7}")
+    lines += workers_lines(rows)
     if memcpy is not None:
         lines.append(f"memcpy (single core): {memcpy:.2f} Gbit/s")
     for b in broken:
@@ -172,6 +173,26 @@ def report(out):
         w.writerows(pairs)
     plot(out, pairs)
     return 0
+
+
+def workers_lines(rows):
+    """Kind "workers" of bench.sh: 1 queue, 2 sharing a worker, 2 with own."""
+    mq = {r["case"]: r for r in rows
+          if r["kind"] == "blk" and r["label"].startswith("vhost_blk_lite-mq")}
+    out = []
+    for case in ("randread-4k-qd32", "randwrite-4k-qd32"):
+        one, two = mq.get(case), mq.get(case + "-2q")
+        own = mq.get(case + "-2q-workers")
+        if not (one and two and own):
+            continue
+        if not out:
+            out.append("vhost_blk_lite per-virtqueue workers (IOPS): 1 queue; "
+                       "2 queues, one worker; 2 queues, a worker each")
+        out.append(f"  {case:<18} {one['iops']:>9.0f} {two['iops']:>9.0f} "
+                   f"({ratio(two['iops'], one['iops']) or 0:.2f}x) "
+                   f"{own['iops']:>9.0f} "
+                   f"({ratio(own['iops'], two['iops']) or 0:.2f}x of one worker)")
+    return out
 
 
 def plot(out, pairs):

@@ -15,7 +15,10 @@
 # turn: only one vsock host transport can exist), vhost_blk_lite vs
 # qemu-storage-daemon's vhost-user-blk export (both on a tmpfs file; qsd
 # with aio=io_uring, or its thread pool where io_uring is off), and
-# a single-core memcpy as the physical reference. Then scripts/bench.py
+# a single-core memcpy as the physical reference; and (kind "workers")
+# vhost_blk_lite at QD32 on 1 virtqueue, on 2 sharing the device's worker
+# and on 2 with a worker each (vhostctl bench blk --queues 2 [--workers],
+# label vhost_blk_lite-mq). Then scripts/bench.py
 # prints one table with the ratios and writes, to BENCH_OUT:
 #   raw/KIND-LABEL.json   what each vhostctl bench run printed
 #   results.json, results.csv   every row, and the pairs with their ratios
@@ -25,7 +28,7 @@
 #   BENCH_KERNEL      kernel of the test VM (default 6.12)
 #   BENCH_DURATION    seconds per case (default 4)
 #   BENCH_DISK_MB     size of each blk backing file (default 256)
-#   BENCH_KINDS       subset of "memcpy net vsock blk" (default all)
+#   BENCH_KINDS       subset of "memcpy net vsock blk workers" (default all)
 #   BENCH_OUT         results directory (default build/bench)
 #   BENCH_TIMEOUT     bound on the VM run in seconds (default: from the
 #                     duration and the kinds)
@@ -35,7 +38,7 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$top" || exit 1
 vhostctl=$top/build/vhostctl/vhostctl
 dur=${BENCH_DURATION:-4}
-kinds=${BENCH_KINDS:-memcpy net vsock blk}
+kinds=${BENCH_KINDS:-memcpy net vsock blk workers}
 disk_mb=${BENCH_DISK_MB:-256}
 
 log() { echo "bench: $*" >&2; }
@@ -152,6 +155,21 @@ in_vm() {
 		stop_qsd
 		rm -f /tmp/bench-lite.img /tmp/bench-qsd.img
 	fi
+	if want workers; then
+		local mq="--dev /dev/vhost-blk-lite --backing /tmp/bench-mq.img"
+
+		insmod "$moddir/vhost_blk_lite/vhost_blk_lite.ko" || return 1
+		fallocate -l "${disk_mb}M" /tmp/bench-mq.img
+		mq="$mq --case randread-4k-qd32,randwrite-4k-qd32"
+		# shellcheck disable=SC2086 # $mq is a list of options
+		run_bench blk vhost_blk_lite-mq $mq
+		# shellcheck disable=SC2086
+		run_bench blk vhost_blk_lite-mq-2q $mq --queues 2
+		# shellcheck disable=SC2086
+		run_bench blk vhost_blk_lite-mq-2w $mq --queues 2 --workers
+		rmmod vhost_blk_lite
+		rm -f /tmp/bench-mq.img
+	fi
 	rmmod vhost_lite
 	[ ! -s "$VHL_RESULTS/raw/failed.txt" ]
 }
@@ -177,6 +195,7 @@ want memcpy && n=$((n + 1))
 want net && n=$((n + 24))
 want vsock && n=$((n + 10))
 want blk && n=$((n + 12))
+want workers && n=$((n + 6))
 limit=${BENCH_TIMEOUT:-$(( n * (${dur%.*} + 6) + 240 ))}
 mkdir -p "$out"
 log "test VM on $kver, $dur s per case, bound ${limit} s; results in $out"

@@ -278,7 +278,11 @@ static const char bench_usage_text[] =
 	"                    (e.g. qemu-storage-daemon's export)\n"
 	"  --duration SEC    seconds per case (default 3; at most 3600)\n"
 	"  --case LIST       comma-separated cases (default: all of the kind)\n"
-	"  --queues N        net: run only N queue pairs (1 or 2; default both)\n"
+	"  --queues N        net: run only N queue pairs (1 or 2; default both);\n"
+	"                    blk, kernel device: drive N virtqueues (1 or 2,\n"
+	"                    default 1), one thread each, each at the case's depth\n"
+	"  --workers         blk, kernel device: every virtqueue but the first gets\n"
+	"                    a worker of its own (VHOST_NEW_WORKER)\n"
 	"  --backing FILE    blk, kernel device: backing file (default a file in\n"
 	"                    /dev/shm, created with --size-mb and removed after)\n"
 	"  --size-mb N       blk: size of a created backing file (default 256);\n"
@@ -330,6 +334,7 @@ int cmd_bench(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "csv", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'Q' },
+		{ "workers", no_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -406,6 +411,9 @@ int cmd_bench(int argc, char **argv)
 			break;
 		case 'Q':
 			o.quiet = true;
+			break;
+		case 'w':
+			o.workers = true;
 			break;
 		case 'h':
 			bench_usage(stdout);

@@ -23,7 +23,8 @@
  * @label: name of the device in the output (default: basename of @dev)
  * @cases: comma-separated case names to run, NULL for all
  * @duration: seconds per case
- * @queues: net: queue pairs to run (0: 1 and 2)
+ * @queues: net: queue pairs to run (0: 1 and 2); blk: virtqueues (0: 1)
+ * @workers: blk: a worker thread of its own for every virtqueue
  * @backing: blk: backing file for a kernel device (created if missing)
  * @size_mb: blk: size of a created backing file; memcpy: buffer size
  * @cid: vsock: guest CID
@@ -39,6 +40,7 @@ struct bench_opts {
 	const char *cases;
 	double duration;
 	unsigned int queues;
+	bool workers;
 	const char *backing;
 	unsigned int size_mb;
 	__u64 cid;

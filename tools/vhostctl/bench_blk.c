@@ -6,11 +6,15 @@
  * qemu-storage-daemon's export (--dev is then its unix socket; the bench
  * is the front end, with the message layer of vhost_user.c).  The driver
  * code and the measurement are the same for both: only the setup differs.
+ * On the kernel device, --queues N drives N virtqueues, one thread each,
+ * with the case's queue depth on every queue; --workers gives each queue
+ * a worker of its own (VHOST_NEW_WORKER) instead of sharing worker 0.
  */
 #define _GNU_SOURCE
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +34,7 @@
 #define BLK_RING	256
 #define BLK_QD_MAX	32
 #define BLK_SEQ_QD	8
+#define BLK_NQ_MAX	2
 
 struct blk_case {
 	const char *name;
@@ -48,7 +53,7 @@ static const struct blk_case blk_cases[] = {
 	{ "seqwrite-128k", VIRTIO_BLK_T_OUT, 128 << 10, BLK_SEQ_QD, true },
 };
 
-/* The device, kernel or vhost-user, with one virtqueue. */
+/* The device, kernel or vhost-user, with @nq virtqueues (vhost-user: 1). */
 struct blk_dev {
 	bool vu;
 	struct vhost_dev dev;
@@ -56,12 +61,16 @@ struct blk_dev {
 	int backing;
 	char tmp[64];
 	struct gmem mem;
-	struct virtq vq;
+	unsigned int nq;
+	struct virtq vq[BLK_NQ_MAX];
 	__u64 features;
 	__u64 sectors;
-	struct blk_req reqs[BLK_QD_MAX];
+	struct blk_req reqs[BLK_NQ_MAX][BLK_QD_MAX];
 	__u8 *data;
 };
+
+/* Bytes of request data per queue: BLK_QD_MAX requests of up to 128 KiB. */
+#define BLK_Q_DATA	((size_t)BLK_QD_MAX * (128 << 10))
 
 static const __u64 blk_want = (1ULL << VIRTIO_F_VERSION_1) |
 			      (1ULL << VIRTIO_RING_F_EVENT_IDX);
@@ -69,6 +78,7 @@ static const __u64 blk_want = (1ULL << VIRTIO_F_VERSION_1) |
 static int blk_kernel_up(struct blk_dev *b, const struct bench_opts *o)
 {
 	struct virtio_blk_config cfg;
+	unsigned int q, worker = 0;
 	__u64 offered = 0;
 	int ret;
 
@@ -99,6 +109,8 @@ static int blk_kernel_up(struct blk_dev *b, const struct bench_opts *o)
 		ret = vhost_dev_get_features(&b->dev, &offered);
 	if (!ret) {
 		b->features = offered & blk_want;
+		if (b->nq > 1)
+			b->features |= offered & (1ULL << VIRTIO_BLK_F_MQ);
 		ret = vhost_dev_set_features(&b->dev, b->features);
 	}
 	if (!ret)
@@ -107,8 +119,14 @@ static int blk_kernel_up(struct blk_dev *b, const struct bench_opts *o)
 		return ret;
 	b->sectors = le64toh(cfg.capacity);
 	ret = vhost_dev_set_mem_gmem(&b->dev, &b->mem, 1);
-	if (!ret)
-		ret = vhost_dev_setup_vq(&b->dev, &b->vq);
+	for (q = 0; !ret && q < b->nq; q++) {
+		ret = vhost_dev_setup_vq(&b->dev, &b->vq[q]);
+		/* Queue 0 keeps worker 0, every other queue gets its own. */
+		if (!ret && q && o->workers)
+			ret = vhost_dev_new_worker(&b->dev, &worker);
+		if (!ret && q && o->workers)
+			ret = vhost_dev_attach_vring_worker(&b->dev, q, worker);
+	}
 	return ret;
 }
 
@@ -202,23 +220,23 @@ static int blk_vu_up(struct blk_dev *b, const struct bench_opts *o)
 		      NULL);
 	if (ret)
 		return ret;
-	ret = virtq_create_eventfds(&b->vq);
+	ret = virtq_create_eventfds(&b->vq[0]);
 	if (!ret)
-		ret = vu_state(b->sock, VU_SET_VRING_NUM, 0, b->vq.num);
+		ret = vu_state(b->sock, VU_SET_VRING_NUM, 0, b->vq[0].num);
 	if (!ret)
 		ret = vu_state(b->sock, VU_SET_VRING_BASE, 0, 0);
-	addr.desc = gmem_uaddr(b->vq.desc);
-	addr.avail = gmem_uaddr(b->vq.avail);
-	addr.used = gmem_uaddr(b->vq.used);
+	addr.desc = gmem_uaddr(b->vq[0].desc);
+	addr.avail = gmem_uaddr(b->vq[0].avail);
+	addr.used = gmem_uaddr(b->vq[0].used);
 	if (!ret)
 		ret = vu_call(b->sock, VU_SET_VRING_ADDR, &addr, sizeof(addr),
 			      NULL, 0, NULL);
 	if (!ret)
 		ret = vu_call(b->sock, VU_SET_VRING_CALL, &idx, sizeof(idx),
-			      &b->vq.call_fd, 1, NULL);
+			      &b->vq[0].call_fd, 1, NULL);
 	if (!ret)
 		ret = vu_call(b->sock, VU_SET_VRING_KICK, &idx, sizeof(idx),
-			      &b->vq.kick_fd, 1, NULL);
+			      &b->vq[0].kick_fd, 1, NULL);
 	if (!ret && (b->features & (1ULL << VU_F_PROTOCOL_FEATURES)))
 		ret = vu_state(b->sock, VU_SET_VRING_ENABLE, 0, 1);
 	/* A request with a reply: everything before it was handled. */
@@ -229,10 +247,13 @@ static int blk_vu_up(struct blk_dev *b, const struct bench_opts *o)
 
 static void blk_down(struct blk_dev *b)
 {
+	unsigned int q;
+
 	vhost_dev_close(&b->dev);
 	if (b->sock >= 0)
 		close(b->sock);
-	virtq_destroy(&b->vq);
+	for (q = 0; q < BLK_NQ_MAX; q++)
+		virtq_destroy(&b->vq[q]);
 	gmem_destroy(&b->mem);
 	if (b->backing >= 0)
 		close(b->backing);
@@ -243,8 +264,7 @@ static void blk_down(struct blk_dev *b)
 static int blk_up(struct blk_dev *b, const struct bench_opts *o)
 {
 	struct stat st;
-	size_t data = (size_t)BLK_QD_MAX * (128 << 10);
-	unsigned int i;
+	unsigned int i, q;
 	int ret;
 
 	memset(b, 0, sizeof(*b));
@@ -252,25 +272,38 @@ static int blk_up(struct blk_dev *b, const struct bench_opts *o)
 	b->sock = -1;
 	b->backing = -1;
 	b->mem.memfd = -1;
-	b->vq.kick_fd = -1;
-	b->vq.call_fd = -1;
-	b->vq.err_fd = -1;
+	for (q = 0; q < BLK_NQ_MAX; q++) {
+		b->vq[q].kick_fd = -1;
+		b->vq[q].call_fd = -1;
+		b->vq[q].err_fd = -1;
+	}
 	b->vu = !stat(o->dev, &st) && S_ISSOCK(st.st_mode);
+	b->nq = o->queues ? o->queues : 1;
+	if (b->vu && (b->nq > 1 || o->workers)) {
+		bench_err("%s: --queues and --workers need a kernel device",
+			  o->dev);
+		return -EOPNOTSUPP;
+	}
 
-	ret = gmem_init(&b->mem, data + (2UL << 20), GMEM_GPA_BASE_DEFAULT);
+	ret = gmem_init(&b->mem, b->nq * BLK_Q_DATA + (2UL << 20),
+			GMEM_GPA_BASE_DEFAULT);
 	if (ret)
 		return ret;
 	/* Ring features are the same on both paths: known before set-up. */
-	ret = virtq_init(&b->vq, &b->mem, 0, BLK_RING, blk_want);
-	if (ret)
-		return ret;
-	b->data = gmem_alloc(&b->mem, data, 4096);
-	if (!b->data)
-		return -ENOMEM;
-	for (i = 0; i < BLK_QD_MAX; i++) {
-		ret = blk_req_alloc(&b->reqs[i], &b->mem);
+	for (q = 0; q < b->nq; q++) {
+		ret = virtq_init(&b->vq[q], &b->mem, q, BLK_RING, blk_want);
 		if (ret)
 			return ret;
+	}
+	b->data = gmem_alloc(&b->mem, b->nq * BLK_Q_DATA, 4096);
+	if (!b->data)
+		return -ENOMEM;
+	for (q = 0; q < b->nq; q++) {
+		for (i = 0; i < BLK_QD_MAX; i++) {
+			ret = blk_req_alloc(&b->reqs[q][i], &b->mem);
+			if (ret)
+				return ret;
+		}
 	}
 	ret = b->vu ? blk_vu_up(b, o) : blk_kernel_up(b, o);
 	if (ret)
@@ -304,90 +337,167 @@ static __u64 blk_next_sector(struct blk_dev *b, const struct blk_case *c,
 	return n * (c->bs / 512);
 }
 
-static int blk_case_run(struct blk_dev *b, const struct bench_opts *o,
-			const struct blk_case *c)
+/* One queue's driver: @qd requests in flight until the clock ends. */
+struct blk_qrun {
+	struct blk_dev *b;
+	const struct blk_case *c;
+	struct bench_clock *clk;
+	__u64 *total;
+	unsigned int q;
+	__u64 ops;
+	double secs;
+	struct bench_lat lat;
+	int err;
+	pthread_t thread;
+};
+
+/* Queue 0 reports progress; the others only watch the clock's end. */
+static bool blk_q_running(struct blk_qrun *qr)
 {
-	struct bench_result r = { .queues = c->qd, .size = c->bs };
-	__u64 t_add[BLK_QD_MAX], seq = 0, rng = 0x2545f4914f6cdd1dULL, now;
+	return qr->q ? bench_now_ns() < qr->clk->end :
+		       bench_clock_running(qr->clk);
+}
+
+static int blk_q_drive(struct blk_qrun *qr)
+{
+	const struct blk_case *c = qr->c;
+	struct blk_dev *b = qr->b;
+	struct virtq *vq = &b->vq[qr->q];
+	struct blk_req *reqs = b->reqs[qr->q];
+	__u8 *data = b->data + qr->q * BLK_Q_DATA;
+	__u64 t_add[BLK_QD_MAX], seq = 0, now;
+	__u64 rng = 0x2545f4914f6cdd1dULL * (qr->q + 1);
 	unsigned int i, inflight = 0;
-	struct bench_clock clk;
-	__u64 ops = 0;
 	struct blk_req *q;
 	bool running = true;
 	int ret;
 
-	ret = bench_lat_init(&r.lat);
-	if (ret)
-		return ret;
-	snprintf(r.name, sizeof(r.name), "%s", c->name);
-	bench_clock_start(&clk, o, r.name, &ops);
+	/* Sequential cases: each queue walks its own part of the disk. */
+	seq = qr->q * (b->sectors / (c->bs / 512) / b->nq);
 	now = bench_now_ns();
 	for (i = 0; i < c->qd; i++) {
-		q = &b->reqs[i];
+		q = &reqs[i];
 		blk_req_prep(q, c->type, blk_next_sector(b, c, &seq, &rng),
-			     b->data + (size_t)i * (128 << 10), c->bs);
+			     data + (size_t)i * (128 << 10), c->bs);
 		t_add[i] = now;
-		ret = blk_req_queue(&b->vq, q);
+		ret = blk_req_queue(vq, q);
 		if (ret)
-			goto out;
+			return ret;
 		inflight++;
 	}
-	virtq_kick(&b->vq);
+	virtq_kick(vq);
 	while (inflight) {
 		unsigned int done = 0;
 
-		if (running && !bench_clock_running(&clk)) {
+		if (running && !blk_q_running(qr)) {
 			running = false;
-			r.secs = (bench_now_ns() - clk.start) / 1e9;
+			qr->secs = (bench_now_ns() - qr->clk->start) / 1e9;
 		}
 		now = bench_now_ns();
-		while ((q = blk_req_complete(&b->vq))) {
-			i = (unsigned int)(q - b->reqs);
+		while ((q = blk_req_complete(vq))) {
+			i = (unsigned int)(q - reqs);
 			if (i >= c->qd || *q->status != VIRTIO_BLK_S_OK) {
-				bench_err("%s: request %u status %u", c->name, i,
+				bench_err("%s: queue %u request %u status %u",
+					  c->name, qr->q, i,
 					  i < c->qd ? *q->status : 0xffU);
-				ret = -EIO;
-				goto out;
+				return -EIO;
 			}
 			inflight--;
 			done++;
 			if (!running)
 				continue;
-			bench_lat_add(&r.lat, now - t_add[i]);
-			ops++;
+			bench_lat_add(&qr->lat, now - t_add[i]);
+			bench_add(&qr->ops, 1);
+			bench_add(qr->total, 1);
 			blk_req_prep(q, c->type, blk_next_sector(b, c, &seq, &rng),
 				     q->data, c->bs);
 			t_add[i] = now;
-			ret = blk_req_queue(&b->vq, q);
+			ret = blk_req_queue(vq, q);
 			if (ret)
-				goto out;
+				return ret;
 			inflight++;
 		}
 		if (done) {
-			virtq_kick(&b->vq);
+			virtq_kick(vq);
 			continue;
 		}
-		if (!virtq_enable_cb(&b->vq))
+		if (!virtq_enable_cb(vq))
 			continue;
-		ret = virtq_wait_call(&b->vq, BENCH_WAIT_MS);
-		virtq_disable_cb(&b->vq);
+		ret = virtq_wait_call(vq, BENCH_WAIT_MS);
+		virtq_disable_cb(vq);
 		if (ret < 0)
-			goto out;
-		if (!ret && !virtq_more_used(&b->vq)) {
-			bench_err("%s: no completion in %d ms", c->name,
-				  BENCH_WAIT_MS);
-			ret = -ETIMEDOUT;
-			goto out;
+			return ret;
+		if (!ret && !virtq_more_used(vq)) {
+			bench_err("%s: queue %u: no completion in %d ms",
+				  c->name, qr->q, BENCH_WAIT_MS);
+			return -ETIMEDOUT;
 		}
 	}
-	if (!r.secs)
-		r.secs = (bench_now_ns() - clk.start) / 1e9;
-	r.ops = ops;
-	r.bytes = ops * c->bs;
+	if (!qr->secs)
+		qr->secs = (bench_now_ns() - qr->clk->start) / 1e9;
+	return 0;
+}
+
+static void *blk_q_thread(void *arg)
+{
+	struct blk_qrun *qr = arg;
+
+	qr->err = blk_q_drive(qr);
+	return NULL;
+}
+
+static int blk_case_run(struct blk_dev *b, const struct bench_opts *o,
+			const struct blk_case *c)
+{
+	struct bench_result r = { .queues = c->qd, .size = c->bs };
+	struct blk_qrun qr[BLK_NQ_MAX] = { 0 };
+	struct bench_clock clk;
+	unsigned int q, started = 0;
+	__u64 total = 0;	/* of every queue, for progress lines */
+	int ret;
+
+	ret = bench_lat_init(&r.lat);
+	for (q = 0; !ret && q < b->nq; q++) {
+		qr[q] = (struct blk_qrun){ .b = b, .c = c, .clk = &clk,
+					   .total = &total, .q = q };
+		ret = bench_lat_init(&qr[q].lat);
+	}
+	if (ret)
+		goto out;
+	if (b->nq > 1)
+		snprintf(r.name, sizeof(r.name), "%s-%uq%s", c->name, b->nq,
+			 o->workers ? "-workers" : "");
+	else
+		snprintf(r.name, sizeof(r.name), "%s", c->name);
+	bench_clock_start(&clk, o, r.name, &total);
+	if (b->nq == 1) {
+		qr[0].err = blk_q_drive(&qr[0]);
+		started = 1;
+	}
+	for (q = started; q < b->nq; q++) {
+		ret = -pthread_create(&qr[q].thread, NULL, blk_q_thread, &qr[q]);
+		if (ret)
+			break;
+		started++;
+	}
+	for (q = b->nq > 1 ? 0 : 1; q < started; q++)
+		pthread_join(qr[q].thread, NULL);
+	for (q = 0; !ret && q < b->nq; q++) {
+		ret = qr[q].err;
+		r.ops += qr[q].ops;
+		if (qr[q].secs > r.secs)
+			r.secs = qr[q].secs;
+		bench_lat_merge(&r.lat, &qr[q].lat);
+	}
+	if (ret)
+		goto out;
+	r.bytes = r.ops * c->bs;
 	r.features = b->features;
 	bench_emit(o, &r);
-	ret = 0;
 out:
+	for (q = 0; q < b->nq; q++)
+		if (qr[q].lat.ns)
+			bench_lat_free(&qr[q].lat);
 	bench_lat_free(&r.lat);
 	return ret;
 }
