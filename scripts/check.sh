@@ -107,15 +107,28 @@ vm_tier() {
 		limit=$((limit * scale))
 		set -- "$@" --kernel-image "$VM_KERNEL_DIR/$kver/arch/x86/boot/bzImage" \
 			--kernel-modules "$VM_KERNEL_DIR/mods/lib/modules/$kver" \
-			--append panic_on_warn=1 --env "VHL_TIMEOUT_SCALE=$scale"
+			--append panic_on_warn=1 --env "VHL_TIMEOUT_SCALE=$scale" \
+			--boot-timeout $((180 * scale))
 	fi
 	echo "# $name: test VM on $kver (console: $res/console.log)"
 	start=$(date +%s)
-	rc=0
-	selftests/vm/run.sh --kernel "$kver" --timeout "$limit" --results "$res" "$@" \
-		--env "E2E_CONFIGS=${E2E_CONFIGS:-}" --env "E2E_MB=${E2E_MB:-}" \
-		-- selftests/vm/modtest.sh "$mode" "$mods" \
-		>"$res/console.log" 2>&1 </dev/null || rc=$?
+	for try in 1 2; do
+		rc=0
+		selftests/vm/run.sh --kernel "$kver" --timeout "$limit" \
+			--results "$res" "$@" \
+			--env "E2E_CONFIGS=${E2E_CONFIGS:-}" \
+			--env "E2E_MB=${E2E_MB:-}" \
+			-- selftests/vm/modtest.sh "$mode" "$mods" \
+			>"$res/console.log" 2>&1 </dev/null || rc=$?
+		# A VM that never started the command has run none of our code
+		# (nothing of ours is loaded before it): an emulator or boot
+		# fault, worth one more boot. Shown, never hidden.
+		[ "$rc" -eq 126 ] && [ "$try" -eq 1 ] &&
+			! grep -aq 'VHL-START [0-9]' "$res/console.log" || break
+		echo "# $name: the VM did not start the command (run.sh status 126); booting once more. Its console's last lines:"
+		tail -n 40 "$res/console.log" | tr -d '\r' | sed 's/^/#   | /'
+		cp "$res/console.log" "$res/console-boot1.log"
+	done
 	before=$failed
 	[ -f "$res/tap.txt" ] && count_ktap "$name" "$res/tap.txt"
 	case $rc in

@@ -42,6 +42,7 @@ fi
 
 cd "$vhl_repo" || report 126
 echo "VHL-START $(cut -d' ' -f1 /proc/uptime)"
+: >"$vhl_run/started"	# run.sh's boot watchdog stands down
 timeout -k 5 "$vhl_cmd_timeout" bash "$vhl_run/cmd" </dev/null
 status=$?
 echo "VHL-CMD-STATUS $status $(cut -d' ' -f1 /proc/uptime)"

@@ -13,6 +13,9 @@
 #                    series such as 6.1 or 6.12 (must match exactly one)
 #   --timeout SEC    wall-clock bound on the whole VM (default 600); the
 #                    command itself gets SEC-30 (SEC/2 when SEC <= 60)
+#   --boot-timeout SEC  bound on the boot, up to the command's start
+#                    (default 180; a normal boot takes 3-5 s): a VM that
+#                    has not started the command by then is stopped (126)
 #   --results DIR    extra read-write share mounted at DIR in the VM and
 #                    exported there as $VHL_RESULTS (default: build/vm/results)
 #   --env NAME=VAL   export NAME=VAL to the command (repeatable)
@@ -35,7 +38,9 @@
 #        WARNING:|BUG:|Oops|KASAN|UBSAN|kmemleak|lockdep|general protection|
 #        Call Trace (bar the start-up lines of kmemleak and RCU lockdep), or
 #        kmemleak (where the kernel has it) found a leak after the command
-#   126  the VM failed to boot or to report (panic, init failure, QEMU error)
+#   126  the VM failed to boot or to report (panic, init failure, QEMU error,
+#        no command started within the boot timeout); the console shows a
+#        line "VHL-START <uptime>" if and only if the command started
 #     2  usage error
 # Only one VM runs at a time: the whole run holds flock /tmp/vhost-lite-vm.lock
 # (waiting at most $VHL_VM_LOCK_WAIT seconds, default 3600).
@@ -62,12 +67,13 @@ resolve_kernel() {
 	echo "$m"
 }
 
-kernel="" timeout=600 results="" cmd="" verbose=0 envs=() extra_append=""
+kernel="" timeout=600 boot_timeout=180 results="" cmd="" verbose=0 envs=() extra_append=""
 image="" kmods=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernel) kernel=${2:?}; shift 2 ;;
 	--timeout) timeout=${2:?}; shift 2 ;;
+	--boot-timeout) boot_timeout=${2:?}; shift 2 ;;
 	--results) results=${2:?}; shift 2 ;;
 	--env) envs+=("${2:?}"); shift 2 ;;
 	--cmd) cmd=${2:?}; shift 2 ;;
@@ -81,7 +87,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 [ -n "$kernel" ] && [ -n "$cmd" ] || usage
-case "$timeout" in ''|*[!0-9]*) die "--timeout wants seconds" 2 ;; esac
+case "$timeout$boot_timeout" in ''|*[!0-9]*) die "--timeout wants seconds" 2 ;; esac
 if [ -n "$image" ]; then
 	[ -r "$image" ] || die "no kernel image $image" 2
 	image=$(cd "$(dirname "$image")" && pwd)/$(basename "$image")
@@ -165,12 +171,25 @@ vm_pid=$!
 # If we are killed, take the VM (and the lock) down with us.
 trap 'kill "$vm_pid" 2>/dev/null || true; rm -rf "$run"' EXIT
 trap 'exit 130' INT TERM HUP
+# guest-init.sh creates $run/started as it starts the command.
+boot_hung=0
+while [ ! -e "$run/started" ] && kill -0 "$vm_pid" 2>/dev/null; do
+	if [ "$(($(date +%s) - ${start%.*}))" -ge "$boot_timeout" ]; then
+		boot_hung=1
+		kill "$vm_pid" 2>/dev/null || true
+		break
+	fi
+	sleep 1
+done
 wait "$vm_pid" || rc=$?
 echo   # the console may end without a newline
 end=$(date +%s.%N)
 secs=$(echo "$start $end" | awk '{ printf "%.1f", $2 - $1 }')
 
-if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+if [ "$boot_hung" -eq 1 ]; then
+	status=126
+	echo "run.sh: the VM did not start the command within ${boot_timeout}s" >&2
+elif [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
 	status=124
 	echo "run.sh: VM timed out after ${timeout}s" >&2
 elif [ $((rc & 1)) -eq 1 ]; then
