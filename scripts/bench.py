@@ -144,6 +144,7 @@ def report(out):
             f"{(f'{pr:.2f}x' if pr is not None else '-'):>6} "
             f"{(f'{mf * 100:.0f}%' if mf is not None else ''):>7}")
     lines += workers_lines(rows)
+    lines += busypoll_lines(rows)
     if memcpy is not None:
         lines.append(f"memcpy (single core): {memcpy:.2f} Gbit/s")
     for b in broken:
@@ -192,6 +193,26 @@ def workers_lines(rows):
                    f"({ratio(two['iops'], one['iops']) or 0:.2f}x) "
                    f"{own['iops']:>9.0f} "
                    f"({ratio(own['iops'], two['iops']) or 0:.2f}x of one worker)")
+    return out
+
+
+def busypoll_lines(rows):
+    """Kind "busypoll" of bench.sh: 64-byte net without and with 50 us."""
+    bp = {(r["label"], r["case"]): r for r in rows
+          if r["kind"] == "net" and "-poll" in r["label"]}
+    out = []
+    for dev in ("vhost_net_lite", "vhost_net"):
+        for case in ("tx-64", "rx-64"):
+            off, on = bp.get((dev + "-poll0", case)), bp.get((dev + "-poll50", case))
+            if not (off and on):
+                continue
+            if not out:
+                out.append("busy polling, 64-byte frames, 1 queue pair: Mpps "
+                           "and p50 us, busyloop 0 -> 50 us")
+            out.append(f"  {dev:<15} {case:<6} {off['mpps']:.3f} -> "
+                       f"{on['mpps']:.3f} Mpps "
+                       f"({ratio(on['mpps'], off['mpps']) or 0:.2f}x), p50 "
+                       f"{fmt(off['p50_us'], 'us')} -> {fmt(on['p50_us'], 'us')} us")
     return out
 
 

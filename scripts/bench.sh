@@ -18,7 +18,9 @@
 # a single-core memcpy as the physical reference; and (kind "workers")
 # vhost_blk_lite at QD32 on 1 virtqueue, on 2 sharing the device's worker
 # and on 2 with a worker each (vhostctl bench blk --queues 2 [--workers],
-# label vhost_blk_lite-mq). Then scripts/bench.py
+# label vhost_blk_lite-mq); and (kind "busypoll") 64-byte TX and RX on
+# vhost_net_lite and the in-tree vhost_net without and with a 50 us
+# busyloop timeout (labels *-poll0, *-poll50). Then scripts/bench.py
 # prints one table with the ratios and writes, to BENCH_OUT:
 #   raw/KIND-LABEL.json   what each vhostctl bench run printed
 #   results.json, results.csv   every row, and the pairs with their ratios
@@ -28,7 +30,8 @@
 #   BENCH_KERNEL      kernel of the test VM (default 6.12)
 #   BENCH_DURATION    seconds per case (default 4)
 #   BENCH_DISK_MB     size of each blk backing file (default 256)
-#   BENCH_KINDS       subset of "memcpy net vsock blk workers" (default all)
+#   BENCH_KINDS       subset of "memcpy net vsock blk workers busypoll"
+#                     (default all)
 #   BENCH_OUT         results directory (default build/bench)
 #   BENCH_TIMEOUT     bound on the VM run in seconds (default: from the
 #                     duration and the kinds)
@@ -38,7 +41,7 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$top" || exit 1
 vhostctl=$top/build/vhostctl/vhostctl
 dur=${BENCH_DURATION:-4}
-kinds=${BENCH_KINDS:-memcpy net vsock blk workers}
+kinds=${BENCH_KINDS:-memcpy net vsock blk workers busypoll}
 disk_mb=${BENCH_DISK_MB:-256}
 
 log() { echo "bench: $*" >&2; }
@@ -170,6 +173,20 @@ in_vm() {
 		rmmod vhost_blk_lite
 		rm -f /tmp/bench-mq.img
 	fi
+	if want busypoll; then
+		local bp="--case tx-64,rx-64 --queues 1" us dev
+
+		insmod "$moddir/vhost_net_lite/vhost_net_lite.ko" &&
+		modprobe vhost_net || return 1
+		for us in 0 50; do
+			for dev in vhost-net-lite vhost-net; do
+				# shellcheck disable=SC2086 # $bp is a list of options
+				run_bench net "$(echo "$dev" | tr - _)-poll$us" \
+					--dev "/dev/$dev" $bp --busyloop-us "$us"
+			done
+		done
+		rmmod vhost_net vhost_net_lite
+	fi
 	rmmod vhost_lite
 	[ ! -s "$VHL_RESULTS/raw/failed.txt" ]
 }
@@ -196,6 +213,7 @@ want net && n=$((n + 24))
 want vsock && n=$((n + 10))
 want blk && n=$((n + 12))
 want workers && n=$((n + 6))
+want busypoll && n=$((n + 8))
 limit=${BENCH_TIMEOUT:-$(( n * (${dur%.*} + 6) + 240 ))}
 mkdir -p "$out"
 log "test VM on $kver, $dur s per case, bound ${limit} s; results in $out"

@@ -250,6 +250,24 @@ static void tx_one(struct __test_metadata *_metadata, struct net *n,
 	tx_reclaim(_metadata, n, 1);
 }
 
+/*
+ * tx_one(), asserting that its completion signals the call eventfd.  The
+ * frame reaches the tap before the used entry is written, so the call is
+ * awaited before tx_reclaim(), whose wait for the used entry consumes calls.
+ */
+static void tx_one_called(struct __test_metadata *_metadata, struct net *n,
+			  size_t len)
+{
+	__u8 frame[MAX_FRAME];
+
+	make_frame(frame, len, n->seq++);
+	tx_add(_metadata, n, frame, len, 1);
+	ASSERT_LE(0, virtq_kick(&n->vq[NET_VQ_TX]));
+	tap_expect(_metadata, n, frame, len);
+	ASSERT_EQ(1, virtq_wait_call(&n->vq[NET_VQ_TX], WAIT_MS));
+	tx_reclaim(_metadata, n, 1);
+}
+
 /* Post an RX buffer of @size bytes over @nsg segments (header first). */
 static void rx_post(struct __test_metadata *_metadata, struct net *n,
 		    __u32 size, unsigned int nsg)
@@ -765,12 +783,7 @@ TEST_F(net, notifications)
 
 	/* Callbacks on: a call for the completion. */
 	ASSERT_TRUE(virtq_enable_cb(tx));
-	make_frame(frame, 100, n->seq++);
-	tx_add(_metadata, n, frame, 100, 1);
-	ASSERT_LE(0, virtq_kick(tx));
-	tap_expect(_metadata, n, frame, 100);
-	ASSERT_EQ(1, virtq_wait_call(tx, WAIT_MS));
-	tx_reclaim(_metadata, n, 1);
+	tx_one_called(_metadata, n, 100);
 	/* Idle again, the device wants kicks (avail_event or flags). */
 	ASSERT_TRUE(wait_kicks_enabled(tx));
 
@@ -792,23 +805,7 @@ TEST_F(net, notifications)
 	ASSERT_TRUE(wait_kicks_enabled(tx));
 
 	/* And calls come again. */
-	make_frame(frame, 300, n->seq++);
-	tx_add(_metadata, n, frame, 300, 1);
-	ASSERT_LE(0, virtq_kick(tx));
-	tap_expect(_metadata, n, frame, 300);
-	ASSERT_EQ(1, virtq_wait_call(tx, WAIT_MS));
-	tx_reclaim(_metadata, n, 1);
-}
-
-/* VHOST_SET/GET_VRING_BUSYLOOP_TIMEOUT on queue @idx. */
-static int busyloop(struct net *n, unsigned long req, unsigned int idx,
-		    unsigned int *us)
-{
-	struct vhost_vring_state s = { .index = idx, .num = *us };
-	int r = vhost_dev_ioctl(&n->dev, req, &s);
-
-	*us = s.num;
-	return r;
+	tx_one_called(_metadata, n, 300);
 }
 
 /*
@@ -823,21 +820,20 @@ TEST_F(net, busy_poll_tx)
 	__u8 f1[MAX_FRAME], f2[MAX_FRAME];
 	unsigned int us = 12345;
 
-	ASSERT_EQ(0, busyloop(n, VHOST_GET_VRING_BUSYLOOP_TIMEOUT, NET_VQ_TX, &us));
+	ASSERT_EQ(0, vhost_dev_get_vring_busyloop(&n->dev, NET_VQ_TX, &us));
 	ASSERT_EQ(0, us);
 	if (n->lite) {
 		/* Bounded: a poll holds the queue's mutex. */
-		us = 1000001;
-		EXPECT_EQ(-EINVAL, busyloop(n, VHOST_SET_VRING_BUSYLOOP_TIMEOUT,
-					    NET_VQ_TX, &us));
-		us = 0;
-		EXPECT_EQ(-ENOBUFS, busyloop(n, VHOST_GET_VRING_BUSYLOOP_TIMEOUT,
-					     NET_VQ_MAX, &us));
+		EXPECT_EQ(-EINVAL, vhost_dev_set_vring_busyloop(&n->dev,
+								NET_VQ_TX,
+								1000001));
+		EXPECT_EQ(-ENOBUFS, vhost_dev_get_vring_busyloop(&n->dev,
+								 NET_VQ_MAX,
+								 &us));
 	}
-	us = 1000000;
-	ASSERT_EQ(0, busyloop(n, VHOST_SET_VRING_BUSYLOOP_TIMEOUT, NET_VQ_TX, &us));
+	ASSERT_EQ(0, vhost_dev_set_vring_busyloop(&n->dev, NET_VQ_TX, 1000000));
 	us = 0;
-	ASSERT_EQ(0, busyloop(n, VHOST_GET_VRING_BUSYLOOP_TIMEOUT, NET_VQ_TX, &us));
+	ASSERT_EQ(0, vhost_dev_get_vring_busyloop(&n->dev, NET_VQ_TX, &us));
 	ASSERT_EQ(1000000, us);
 
 	make_frame(f1, 100, n->seq++);
@@ -1279,8 +1275,7 @@ TEST_F(packed, event_suppression)
 	unsigned int i;
 
 	ASSERT_TRUE(virtq_enable_cb(tx));
-	tx_one(_metadata, n, 100, 1);
-	ASSERT_EQ(1, virtq_wait_call(tx, WAIT_MS));
+	tx_one_called(_metadata, n, 100);
 	ASSERT_TRUE(wait_kicks_enabled(tx));
 	EXPECT_EQ(tx->event_idx ? VRING_PACKED_EVENT_FLAG_DESC :
 				  VRING_PACKED_EVENT_FLAG_ENABLE,
@@ -1298,8 +1293,7 @@ TEST_F(packed, event_suppression)
 	}
 	ASSERT_EQ(0, virtq_wait_call(tx, QUIET_MS));
 	ASSERT_TRUE(virtq_enable_cb(tx));
-	tx_one(_metadata, n, 100, 1);
-	ASSERT_EQ(1, virtq_wait_call(tx, WAIT_MS));
+	tx_one_called(_metadata, n, 100);
 }
 
 /* One fixed configuration for control-path tests. */

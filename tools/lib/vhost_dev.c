@@ -411,6 +411,41 @@ int vhost_dev_set_log_fd(const struct vhost_dev *d, int fd)
 }
 
 /**
+ * vhost_dev_set_vring_busyloop() - VHOST_SET_VRING_BUSYLOOP_TIMEOUT
+ * @d: device
+ * @idx: virtqueue index
+ * @us: microseconds the back end polls before it sleeps (0: off)
+ *
+ * Return: 0 or a negative errno.
+ */
+int vhost_dev_set_vring_busyloop(const struct vhost_dev *d, unsigned int idx,
+				 unsigned int us)
+{
+	struct vhost_vring_state s = { .index = idx, .num = us };
+
+	return vhost_dev_ioctl(d, VHOST_SET_VRING_BUSYLOOP_TIMEOUT, &s);
+}
+
+/**
+ * vhost_dev_get_vring_busyloop() - VHOST_GET_VRING_BUSYLOOP_TIMEOUT
+ * @d: device
+ * @idx: virtqueue index
+ * @us: the queue's timeout, microseconds
+ *
+ * Return: 0 or a negative errno.
+ */
+int vhost_dev_get_vring_busyloop(const struct vhost_dev *d, unsigned int idx,
+				 unsigned int *us)
+{
+	struct vhost_vring_state s = { .index = idx };
+	int r = vhost_dev_ioctl(d, VHOST_GET_VRING_BUSYLOOP_TIMEOUT, &s);
+
+	if (!r)
+		*us = s.num;
+	return r;
+}
+
+/**
  * vhost_dev_new_worker() - VHOST_NEW_WORKER: start one more worker thread
  * @d: device, owned by the caller
  * @id: the new worker's id

@@ -72,6 +72,10 @@ int vhost_dev_set_log_base(const struct vhost_dev *d, void *bitmap);
 int vhost_dev_set_log_fd(const struct vhost_dev *d, int fd);
 int vhost_dev_set_vring_log(const struct vhost_dev *d, const struct virtq *vq,
 			    bool on);
+int vhost_dev_set_vring_busyloop(const struct vhost_dev *d, unsigned int idx,
+				 unsigned int us);
+int vhost_dev_get_vring_busyloop(const struct vhost_dev *d, unsigned int idx,
+				 unsigned int *us);
 int vhost_dev_new_worker(const struct vhost_dev *d, unsigned int *id);
 int vhost_dev_free_worker(const struct vhost_dev *d, unsigned int id);
 int vhost_dev_attach_vring_worker(const struct vhost_dev *d, unsigned int idx,

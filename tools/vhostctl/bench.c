@@ -283,6 +283,8 @@ static const char bench_usage_text[] =
 	"                    default 1), one thread each, each at the case's depth\n"
 	"  --workers         blk, kernel device: every virtqueue but the first gets\n"
 	"                    a worker of its own (VHOST_NEW_WORKER)\n"
+	"  --busyloop-us N   net: the device busy-polls up to N us before it sleeps\n"
+	"                    (VHOST_SET_VRING_BUSYLOOP_TIMEOUT on both queues)\n"
 	"  --backing FILE    blk, kernel device: backing file (default a file in\n"
 	"                    /dev/shm, created with --size-mb and removed after)\n"
 	"  --size-mb N       blk: size of a created backing file (default 256);\n"
@@ -335,6 +337,7 @@ int cmd_bench(int argc, char **argv)
 		{ "csv", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'Q' },
 		{ "workers", no_argument, NULL, 'w' },
+		{ "busyloop-us", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -414,6 +417,13 @@ int cmd_bench(int argc, char **argv)
 			break;
 		case 'w':
 			o.workers = true;
+			break;
+		case 'B':
+			o.busyloop_us = (unsigned int)strtoul(optarg, &end, 0);
+			if (*end || o.busyloop_us > 1000000) {
+				bench_err("--busyloop-us wants 0..1000000");
+				return 2;
+			}
 			break;
 		case 'h':
 			bench_usage(stdout);

@@ -25,6 +25,7 @@
  * @duration: seconds per case
  * @queues: net: queue pairs to run (0: 1 and 2); blk: virtqueues (0: 1)
  * @workers: blk: a worker thread of its own for every virtqueue
+ * @busyloop_us: net: VHOST_SET_VRING_BUSYLOOP_TIMEOUT on both queues
  * @backing: blk: backing file for a kernel device (created if missing)
  * @size_mb: blk: size of a created backing file; memcpy: buffer size
  * @cid: vsock: guest CID
@@ -41,6 +42,7 @@ struct bench_opts {
 	double duration;
 	unsigned int queues;
 	bool workers;
+	unsigned int busyloop_us;
 	const char *backing;
 	unsigned int size_mb;
 	__u64 cid;

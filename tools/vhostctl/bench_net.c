@@ -256,6 +256,9 @@ static int net_q_up(struct net_run *run, struct net_q *q, const char *tapname)
 		ret = virtq_init(&q->vq[i], &q->mem, i, NET_RING, want);
 		if (!ret)
 			ret = vhost_dev_setup_vq(&q->dev, &q->vq[i]);
+		if (!ret && run->o->busyloop_us)
+			ret = vhost_dev_set_vring_busyloop(&q->dev, i,
+							   run->o->busyloop_us);
 	}
 	if (ret)
 		return ret;
