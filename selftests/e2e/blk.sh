@@ -12,7 +12,7 @@
 #
 # Four bridges, backing files on tmpfs, disks found in the guest by serial:
 #   pattern  8 MiB, --queues 2 (L2 has 2 CPUs)
-#   fs       16 MiB, ext4
+#   fs       16 MiB, ext4, packed=on: the one disk on packed rings
 #   full     sparse file on a full 1 MiB tmpfs: writes get ENOSPC
 #   ro       4 MiB, --read-only
 # Two L2 boots on the same bridges (selftests/e2e/l2-blk-init.sh):
@@ -28,6 +28,7 @@
 # Around the boots: garbage on a socket is refused without harm, each
 # bridge is back to its own descriptor and mapping counts after every
 # disconnect, the kernel device's per-queue counters moved on both queues,
+# the fs disk's kernel device runs packed rings and the pattern disk's split,
 # and SIGTERM stops every bridge. Output is KTAP; exit 1 on any failure.
 # Environment:
 #   VHOST_BLK_DEV  device node (default /dev/vhost-blk-lite)
@@ -169,7 +170,7 @@ garbage() {
 
 # Start QEMU for boot $1 with extra -append words; sets QEMU_PID, SERIAL.
 start_l2() {
-	local boot=$1 d i=0 q
+	local boot=$1 d i=0 q opts
 	shift
 	SERIAL=$WORK/serial.$boot
 	: >"$SERIAL"
@@ -180,10 +181,11 @@ start_l2() {
 		-kernel "$WORK/vmlinux" -initrd "$WORK/initrd"
 		-append "console=ttyS0 panic=-1 quiet tsc=reliable cryptomgr.notests mitigations=off e2e_mb=$PATTERN_MB e2e_rsha=$RO_SHA $*")
 	for d in $DISKS; do
-		q=1
+		q=1 opts=""
 		[ "$d" != pattern ] || q=2
+		[ "$d" != fs ] || opts=,packed=on
 		qemu+=(-chardev "socket,id=c$i,path=$WORK/$d.sock"
-			-device "vhost-user-blk-pci,chardev=c$i,num-queues=$q")
+			-device "vhost-user-blk-pci,chardev=c$i,num-queues=$q$opts")
 		i=$((i + 1))
 	done
 	"${qemu[@]}" </dev/null >"$WORK/qemu.$boot.log" 2>&1 &
@@ -195,12 +197,21 @@ guest_sum() {
 	grep -a -m1 "^E2E-SUM $1 " "$SERIAL" | tr -d '\r' | cut -d' ' -f3
 }
 
-# The pattern bridge's kernel device served requests on both queues.
-check_counters() {
-	local pid=${BRIDGE[pattern]} f info="" d0 d1
-	for f in /proc/"$pid"/fd/*; do
-		[ "$(readlink "$f")" = "$VHOST_BLK_DEV" ] && info=/proc/$pid/fdinfo/${f##*/}
+# bridge_fdinfo DISK: the fdinfo file of DISK's bridge's kernel device.
+bridge_fdinfo() {
+	local f
+	for f in /proc/"${BRIDGE[$1]}"/fd/*; do
+		[ "$(readlink "$f")" != "$VHOST_BLK_DEV" ] || echo "/proc/${BRIDGE[$1]}/fdinfo/${f##*/}"
 	done
+}
+
+# The pattern bridge's kernel device served requests on both queues; the
+# guest runs the fs disk on packed rings and the pattern disk on split.
+check_counters() {
+	local info d0 d1
+	check_ring_layout fs "$(bridge_fdinfo fs)" 1
+	check_ring_layout pattern "$(bridge_fdinfo pattern)" 0
+	info=$(bridge_fdinfo pattern)
 	if [ -z "$info" ] || ! grep -q '^vhl-vq' "$info"; then
 		tap_result pattern.kernel-counters FAIL "no vhl-vq lines for the bridge's $VHOST_BLK_DEV"
 		return

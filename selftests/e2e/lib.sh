@@ -84,6 +84,20 @@ guest_results() {
 	done
 }
 
+# check_ring_layout NAME FDINFO WANT: the guest negotiated packed rings
+# (VIRTIO_F_RING_PACKED, bit 34 of vhl-features in a device's fdinfo file)
+# if WANT is 1, split rings if it is 0. KTAP result NAME.ring-layout.
+check_ring_layout() {
+	local f got
+	f=$(sed -n 's/^vhl-features:[[:space:]]*//p' "$2" 2>/dev/null)
+	got=$(( (${f:-0} >> 34) & 1 ))
+	if [ -n "$f" ] && [ "$got" -eq "$3" ]; then
+		tap_result "$1.ring-layout" PASS "features $f, packed=$got"
+	else
+		tap_result "$1.ring-layout" FAIL "features ${f:-none}, packed=$got, want $3"
+	fi
+}
+
 # vq_field FDINFO N KEY: value of KEY on the "vhl-vqN:" line of a device's
 # fdinfo file.
 vq_field() {

@@ -9,13 +9,15 @@
 # one L2 guest boot (busybox initramfs, /init = l2-vsock-init.sh, socat and
 # vsock_test copied in) with
 #   -device vhost-vsock-pci,guest-cid=3,vhostfd=N   N open on $VHOST_VSOCK_DEV
+#                                        (,packed=on with VSOCK_PACKED=1)
 #   -netdev user (slirp)                             vsock_test's control link
 # Checks (KTAP): the host connects to the guest and sends E2E_MB MB (the
 # guest checks the sha256), the guest connects back and returns them (the
 # host checks), 32 concurrent guest connections to a host echo server; the
 # kernel's vsock_test suite of this kernel's series (build/vsock_test/,
 # `make vsock-test`), server here and client in the guest, one KTAP line
-# per test case; the device's fdinfo counters; the guest's dmesg; then
+# per test case; the device's fdinfo counters and ring layout; the guest's
+# dmesg; then
 # QEMU is killed (SIGKILL) under an open connection: the host socket must
 # be reset, the device released and the module unload; the module and the
 # in-tree vhost_vsock must exclude each other, and standard_names=1 must
@@ -30,6 +32,9 @@
 #   VSOCK_TEST       1 (default) runs vsock_test, 0 skips it
 #   VSOCK_TEST_SKIP  vsock_test case ids to skip on both sides (default:
 #                    none; every skip is reported as a KTAP SKIP)
+#   VSOCK_PACKED     1: packed virtqueues (packed=on), 0: split (default:
+#                    1 on a 6.1 kernel, 0 elsewhere, so that E2E_LONG=1,
+#                    which runs the suite on both, covers both layouts)
 #   VSOCK_KO         the module, reloaded by the checks above (default:
 #                    build/KVER/vhost_vsock_lite/vhost_vsock_lite.ko)
 set -eu
@@ -42,6 +47,10 @@ E2E_MB=${E2E_MB:-4}
 E2E_TIMEOUT=${E2E_TIMEOUT:-420}
 VSOCK_TEST=${VSOCK_TEST:-1}
 VSOCK_TEST_SKIP=${VSOCK_TEST_SKIP:-}
+case "$(uname -r)" in
+6.1.*|6.1-*) VSOCK_PACKED=${VSOCK_PACKED:-1} ;;
+*) VSOCK_PACKED=${VSOCK_PACKED:-0} ;;
+esac
 GUEST_CID=3
 WORK=$(mktemp -d /tmp/e2e-vsock.XXXXXX)
 SERIAL=$WORK/serial
@@ -120,7 +129,7 @@ start_l2() {
 		-device "virtio-net-pci,netdev=c0,mac=52:54:00:99:10:02")
 	exec {fd}<>"$VHOST_VSOCK_DEV"
 	VHOST_FD=$fd
-	qemu+=(-device "vhost-vsock-pci,guest-cid=$GUEST_CID,vhostfd=$fd")
+	qemu+=(-device "vhost-vsock-pci,guest-cid=$GUEST_CID,vhostfd=$fd$([ "$VSOCK_PACKED" != 1 ] || echo ,packed=on)")
 	append="console=ttyS0 panic=-1 quiet tsc=reliable cryptomgr.notests mitigations=off"
 	append="$append e2e_sha=$H2G_SHA e2e_vt=$([ -n "$VT" ] && echo 1 || echo 0)"
 	[ -z "$VT_ARGS" ] || append="$append e2e_vt_args=${VT_ARGS// /,}"
@@ -195,6 +204,7 @@ check_counters() {
 	else
 		tap_result vhost-counters FAIL "rx packets=${rx:-?} tx packets=${tx:-?}; $line"
 	fi
+	check_ring_layout vsock "$info" "$VSOCK_PACKED"
 }
 
 # Kill QEMU under an open connection: the host socket is reset.
