@@ -12,6 +12,7 @@
 #include <linux/net.h>
 #include <linux/uio.h>
 #include <linux/virtio_net.h>
+#include <net/xdp.h>
 
 #include "vhost_lite.h"
 
@@ -27,6 +28,8 @@ enum {
 #define VHL_NET_PKT_WEIGHT 256
 /* Used entries published before the guest gets an interrupt. */
 #define VHL_NET_SIGNAL_BATCH 64
+/* TX frames handed to a tun backend in one sendmsg() (net_tx_batch.c). */
+#define VHL_NET_TX_BATCH 64
 /*
  * iovecs per virtqueue: a TX chain, or all the RX chains one packet is
  * merged into.  The slack leaves room for the chain that crosses
@@ -58,12 +61,17 @@ enum vhl_net_backend_kind {
  * @sock_poll: wakes the worker when the socket is readable (RX) or
  *	writable (TX)
  * @kind: kind of the backend socket, for fdinfo
+ * @tun: the backend is a tun socket (TX frames may be batched)
  * @vhost_hlen: virtio-net header length vhost adds (RX) or strips (TX)
  *	itself (VHOST_NET_F_VIRTIO_NET_HDR negotiated), else 0
  * @sock_hlen: virtio-net header length the socket adds or parses itself
  *	(tap with IFF_VNET_HDR), else 0; one of the two lengths is 0
  * @iov: scratch iovecs for descriptor chains
- * @heads: used entries of the packet being received (RX only)
+ * @heads: used entries of the packet being received (RX), of the batch
+ *	(TX)
+ * @batched: frames in @xdp, their chains in @heads (TX; 0 outside the
+ *	TX handler)
+ * @xdp: the TX batch, tun's XDP buffers
  *
  * Everything below @sock_poll is protected by vq.mutex.
  */
@@ -71,10 +79,13 @@ struct vhl_net_vq {
 	struct vhl_virtqueue vq;
 	struct vhl_poll sock_poll;
 	enum vhl_net_backend_kind kind;
+	bool tun;
 	size_t vhost_hlen;
 	size_t sock_hlen;
 	struct iovec iov[VHL_NET_IOV_MAX];
 	struct vhl_used_elem heads[UIO_MAXIOV];
+	unsigned int batched;
+	struct xdp_buff xdp[VHL_NET_TX_BATCH];
 };
 
 /**
@@ -129,7 +140,12 @@ static inline void vhl_net_update_hlens(struct vhl_net_vq *nvq)
 long vhl_net_set_backend(struct vhl_net *n, unsigned int index, int fd);
 struct socket *vhl_net_detach(struct vhl_net_vq *nvq);
 
-/* net_tx.c */
+/* net_tx.c, net_tx_batch.c */
+bool vhl_net_tx_can_batch(struct vhl_net_vq *nvq, struct socket *sock);
+int vhl_net_tx_batch_add(struct vhl_net_vq *nvq, unsigned int out,
+			 size_t len, int head);
+int vhl_net_tx_batch_flush(struct vhl_net_vq *nvq, struct socket *sock,
+			   unsigned int *pending);
 void vhl_net_handle_tx_kick(struct vhl_work *work);
 void vhl_net_handle_tx_sock(struct vhl_work *work);
 

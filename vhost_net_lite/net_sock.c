@@ -59,12 +59,14 @@ static struct socket *vhl_net_get_tap_socket(struct file *file)
  * sockfd_put()), NULL for fd -1, or ERR_PTR(-ENOTSOCK).
  */
 static struct socket *vhl_net_get_socket(int fd,
-					 enum vhl_net_backend_kind *kind)
+					 enum vhl_net_backend_kind *kind,
+					 bool *tun)
 {
 	struct socket *sock;
 	struct file *file;
 
 	*kind = VHL_NET_BACKEND_NONE;
+	*tun = false;
 	if (fd == -1)
 		return NULL;
 
@@ -79,6 +81,7 @@ static struct socket *vhl_net_get_socket(int fd,
 		return ERR_PTR(-ENOTSOCK);
 	/* The socket of a tap file is embedded in it: sock->file == file. */
 	sock = tun_get_socket(file);
+	*tun = !IS_ERR(sock);
 	if (IS_ERR(sock))
 		sock = vhl_net_get_tap_socket(file);
 	if (IS_ERR(sock)) {
@@ -110,6 +113,7 @@ long vhl_net_set_backend(struct vhl_net *n, unsigned int index, int fd)
 	struct socket *sock, *oldsock;
 	struct vhl_virtqueue *vq;
 	struct vhl_net_vq *nvq;
+	bool tun;
 	long r;
 
 	mutex_lock(&n->dev.mutex);
@@ -129,7 +133,7 @@ long vhl_net_set_backend(struct vhl_net *n, unsigned int index, int fd)
 		r = -EFAULT;
 		goto err_unlock_vq;
 	}
-	sock = vhl_net_get_socket(fd, &kind);
+	sock = vhl_net_get_socket(fd, &kind, &tun);
 	if (IS_ERR(sock)) {
 		r = PTR_ERR(sock);
 		goto err_unlock_vq;
@@ -145,6 +149,7 @@ long vhl_net_set_backend(struct vhl_net *n, unsigned int index, int fd)
 				goto err_restore_backend;
 		}
 		WRITE_ONCE(nvq->kind, kind);
+		nvq->tun = tun;
 		vhl_net_update_hlens(nvq);
 		/* Let the handler look at what queued up meanwhile. */
 		if (sock)
@@ -190,6 +195,7 @@ struct socket *vhl_net_detach(struct vhl_net_vq *nvq)
 	vhl_poll_stop(&nvq->sock_poll);
 	vhl_vq_set_backend(vq, NULL);
 	WRITE_ONCE(nvq->kind, VHL_NET_BACKEND_NONE);
+	nvq->tun = false;
 	mutex_unlock(&vq->mutex);
 	return sock;
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * vhost_net_lite TX: packets the guest queued on the TX virtqueue are sent
- * to the backend socket, one sendmsg() per descriptor chain, copying.
+ * to the backend socket, copying: in batches to a tun socket
+ * (net_tx_batch.c), else one sendmsg() per descriptor chain.
  */
 #include <linux/net.h>
 #include <linux/socket.h>
@@ -32,6 +33,7 @@ static void vhl_net_handle_tx(struct vhl_net_vq *nvq)
 	int head, err, sent_pkts = 0;
 	size_t len, total_len = 0;
 	struct socket *sock;
+	bool batch;
 
 	mutex_lock(&vq->mutex);
 	sock = vhl_vq_get_backend(vq);
@@ -42,16 +44,24 @@ static void vhl_net_handle_tx(struct vhl_net_vq *nvq)
 	vhl_disable_notify(vq);
 	/* Kicks drive us from here on; the socket only if it fills up. */
 	vhl_poll_stop(&nvq->sock_poll);
+	batch = vhl_net_tx_can_batch(nvq, sock);
 
 	do {
+		if (nvq->batched == VHL_NET_TX_BATCH &&
+		    unlikely(vhl_net_tx_batch_flush(nvq, sock, &pending)))
+			break;
 		head = vhl_get_vq_desc(vq, nvq->iov, ARRAY_SIZE(nvq->iov),
 				       &out, &in);
 		if (unlikely(head < 0))
 			break;
 		if (head == vq->num) {
-			/* Empty: poll a while (busyloop timeout), then ask
-			 * for kicks, unless more slipped in.
+			/* Empty: send the batch, poll a while (busyloop
+			 * timeout), then ask for kicks, unless more slipped
+			 * in.
 			 */
+			if (unlikely(vhl_net_tx_batch_flush(nvq, sock,
+							    &pending)))
+				break;
 			if (vq->busyloop_timeout && pending) {
 				vhl_signal(vq);
 				pending = 0;
@@ -78,7 +88,20 @@ static void vhl_net_handle_tx(struct vhl_net_vq *nvq)
 			break;
 		}
 
-		err = vhl_net_tx_send(nvq, sock, out, len);
+		err = -ENOSPC;
+		if (batch) {
+			err = vhl_net_tx_batch_add(nvq, out, len, head);
+			if (likely(!err))
+				goto next;
+			/* This one goes on its own, after the batch. */
+			if (unlikely(vhl_net_tx_batch_flush(nvq, sock,
+							    &pending))) {
+				vhl_discard_vq_desc(vq, 1);
+				break;
+			}
+		}
+		if (err == -ENOSPC || err == -ENOMEM)
+			err = vhl_net_tx_send(nvq, sock, out, len);
 		if (unlikely(err < 0)) {
 			if (err == -EAGAIN || err == -ENOMEM ||
 			    err == -ENOBUFS) {
@@ -97,12 +120,14 @@ static void vhl_net_handle_tx(struct vhl_net_vq *nvq)
 			vhl_signal(vq);
 			pending = 0;
 		}
-		len -= nvq->vhost_hlen;
 		if (err >= 0)
-			vhl_vq_count(vq, 1, len - nvq->sock_hlen);
-		total_len += len;
+			vhl_vq_count(vq, 1, len - nvq->vhost_hlen -
+				     nvq->sock_hlen);
+next:
+		total_len += len - nvq->vhost_hlen;
 	} while (likely(!vhl_exceeds_weight(vq, ++sent_pkts, total_len)));
 
+	vhl_net_tx_batch_flush(nvq, sock, &pending);
 	if (pending)
 		vhl_signal(vq);
 out_unlock:
