@@ -22,10 +22,10 @@ rel=$(sh scripts/debug-kernel.sh)
 echo "# debug kernel $rel ready after $(($(date +%s) - t0)) s"
 sh scripts/build-modules.sh "$top/build/debug-kernel/$rel"
 if [ -n "${DEBUG_E2E:-}" ]; then
-	e2e="E2E=1 E2E_SUITES=$DEBUG_E2E E2E_LONG=1"
+	# The suites' list is one value: export it, never split it.
+	export E2E=1 E2E_SUITES="$DEBUG_E2E" E2E_LONG=1
 else
-	e2e="E2E=0"
+	export E2E=0
 fi
-# shellcheck disable=SC2086 # $e2e is a list of assignments
-env HOST=0 $e2e KERNELS="$rel" VM_KERNEL_DIR="$top/build/debug-kernel" \
+env HOST=0 KERNELS="$rel" VM_KERNEL_DIR="$top/build/debug-kernel" \
 	sh scripts/check.sh
