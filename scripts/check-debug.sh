@@ -24,6 +24,9 @@ sh scripts/build-modules.sh "$top/build/debug-kernel/$rel"
 if [ -n "${DEBUG_E2E:-}" ]; then
 	# The suites' list is one value: export it, never split it.
 	export E2E=1 E2E_SUITES="$DEBUG_E2E" E2E_LONG=1
+	# The L2 guests boot Debian's own 6.1 kernel; only L1 is the debug one.
+	L2_KVER=${L2_KVER:-$(ls /lib/modules | grep -m1 '^6\.1\.[0-9]*-[0-9]*-amd64$')}
+	export L2_KVER
 else
 	export E2E=0
 fi

@@ -118,6 +118,7 @@ vm_tier() {
 			--results "$res" "$@" \
 			--env "E2E_CONFIGS=${E2E_CONFIGS:-}" \
 			--env "E2E_MB=${E2E_MB:-}" \
+			--env "L2_KVER=${L2_KVER:-}" \
 			-- selftests/vm/modtest.sh "$mode" "$mods" \
 			>"$res/console.log" 2>&1 </dev/null || rc=$?
 		# A VM that never started the command has run none of our code

@@ -43,12 +43,20 @@ for share in $(echo "$vhl_shares" | tr , ' '); do
 		"$tag" "$r$path" || fail "cannot mount share $tag on $path"
 done
 if [ -n "${vhl_modules:-}" ]; then
-	# The host has no /lib/modules for this kernel: a tmpfs with one.
-	rel=$(uname -r)
-	mount -t tmpfs -o mode=0755 tmpfs "$r/lib/modules" &&
+	# The host has no /lib/modules for this kernel: a tmpfs with one,
+	# and the host's own (an L2 guest boots one of them).
+	rel=$(uname -r) h=$r/run/vhl-host-modules
+	mkdir -p "$h" && mount --bind "$r/lib/modules" "$h" &&
+		mount -t tmpfs -o mode=0755 tmpfs "$r/lib/modules" &&
 		mkdir "$r/lib/modules/$rel" &&
 		mount --bind "$r$vhl_modules" "$r/lib/modules/$rel" ||
 		fail "cannot mount $vhl_modules on /lib/modules/$rel"
+	for d in "$h"/*; do
+		[ -d "$d" ] && [ ! -e "$r/lib/modules/${d##*/}" ] || continue
+		mkdir "$r/lib/modules/${d##*/}" &&
+			mount --bind "$d" "$r/lib/modules/${d##*/}" ||
+			fail "cannot mount $d on /lib/modules"
+	done
 fi
 mount --move /dev $r/dev
 mount --move /proc $r/proc
