@@ -718,6 +718,30 @@ TEST_F(net, tx_bad_hdr_len)
 	tx_one(_metadata, n, 200, 1);
 }
 
+/*
+ * A frame shorter than an Ethernet header is dropped (its chain used) and
+ * not counted as sent; the queue goes on.
+ */
+TEST_F(net, tx_runt_dropped)
+{
+	struct net *n = &self->n;
+	unsigned long long before = 0;
+	__u8 frame[MAX_FRAME];
+
+	if (n->lite)
+		before = fdinfo_stat(0, n->dev.fd, "vhl-vq", NET_VQ_TX,
+				     "packets");
+	make_frame(frame, 10, n->seq++);
+	tx_add(_metadata, n, frame, 10, 1);
+	ASSERT_LE(0, virtq_kick(&n->vq[NET_VQ_TX]));
+	tx_reclaim(_metadata, n, 1);
+	tap_expect_none(_metadata, n);
+	if (n->lite)
+		EXPECT_EQ(before, fdinfo_stat(0, n->dev.fd, "vhl-vq",
+					      NET_VQ_TX, "packets"));
+	tx_one(_metadata, n, 60, 1);
+}
+
 TEST_F(net, tx_indirect)
 {
 	struct virtq *vq = &self->n.vq[NET_VQ_TX];

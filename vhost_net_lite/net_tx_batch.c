@@ -18,6 +18,7 @@
  * per-frame sendmsg() and its backpressure.  Bigger frames take the
  * per-frame path too, after the batch before them.
  */
+#include <linux/if_ether.h>
 #include <linux/if_tun.h>
 #include <linux/skbuff.h>
 #include <linux/virtio_net.h>
@@ -74,8 +75,9 @@ static bool vhl_net_tx_fix_hdr(struct vhl_virtqueue *vq,
  * Context: vq->mutex held; the worker (the guest's mm).
  * Return: 0 if batched; -ENOSPC if the frame is bigger than
  * VHL_NET_TX_BATCH_FRAME and -ENOMEM if no fragment could be had (send it
- * on its own); -EINVAL or -EFAULT if it is malformed or unreadable (drop
- * it).
+ * on its own); -EINVAL or -EFAULT if it is malformed (shorter than an
+ * Ethernet header, or a header claiming more than the frame) or unreadable
+ * (drop it).
  */
 int vhl_net_tx_batch_add(struct vhl_net_vq *nvq, unsigned int out,
 			 size_t len, int head)
@@ -92,6 +94,9 @@ int vhl_net_tx_batch_add(struct vhl_net_vq *nvq, unsigned int out,
 	frame = len - nvq->vhost_hlen - hlen;
 	if (frame > VHL_NET_TX_BATCH_FRAME)
 		return -ENOSPC;
+	/* tun would drop it too, unseen by the packet counter: drop it here. */
+	if (unlikely(frame < ETH_HLEN))
+		return -EINVAL;
 	/* The guest's header (up to 12 bytes) is read into hdr->gso. */
 	pad = SKB_DATA_ALIGN(sizeof(*hdr) + hlen + VHL_NET_TX_HEADROOM);
 	buflen = SKB_DATA_ALIGN(pad + frame) +
